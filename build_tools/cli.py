@@ -1,0 +1,165 @@
+"""Command-line interface: ``esg-report build | check | serve | new``.
+
+Owns argument parsing, output and exit codes: 0 success, 1 errors in the report (or
+warnings under --strict), 2 usage errors and crashes. Everything else lives in the modules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import __version__
+from .errors import Diagnostics, ReportError
+from .project import Project
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _report(problems: Diagnostics, root: Path, fmt: str, out) -> None:
+    if fmt == "json":
+        print(problems.to_json(), file=out)
+        return
+    for item in problems.items:
+        print(item.format(root), file=out)
+    if problems.items:
+        print(f"{len(problems.errors)} error(s), {len(problems.warnings)} warning(s)", file=out)
+
+
+def _verdict(problems: Diagnostics, strict: bool) -> int:
+    if problems.errors or (strict and problems.warnings):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_build(args, out, err) -> int:
+    from .pipeline import build_report
+
+    project = Project.at(args.project)
+    editions = [args.edition] if args.edition else None
+    started = time.monotonic()
+    output = Path(args.output).resolve() if args.output else None
+    print(f"building {', '.join(editions or ['all editions'])} of {project.root} ...", file=err)
+    results, problems = build_report(project, editions=editions, pdf=not args.no_pdf, jobs=args.jobs, output=output)
+    _report(problems, project.root, args.format, err)
+    code = _verdict(problems, args.strict)
+    if code == EXIT_OK:
+        target = output or project.site_dir
+        for result in results:
+            pdf = f", PDF {Path(result.pdf).relative_to(target.parent)}" if result.pdf else ""
+            print(f"  {result.edition}: site {target.name}/{result.edition}/{pdf}", file=out)
+        print(f"built in {time.monotonic() - started:.1f} s", file=out)
+    else:
+        print("build failed: the previous site/ was left as it was", file=err)
+    return code
+
+
+def cmd_check(args, out, err) -> int:
+    from .pipeline import build_report
+
+    project = Project.at(args.project)
+    with tempfile.TemporaryDirectory(prefix="esg-check-") as tmp:
+        _, problems = build_report(project, pdf=False, jobs=args.jobs, output=Path(tmp) / "site")
+    from .checks import typed_numbers
+    typed_numbers(project, problems)
+    _report(problems, project.root, args.format, out)
+    if args.format != "json" and not problems.items:
+        print("no problems found", file=out)
+    return _verdict(problems, args.strict)
+
+
+def cmd_serve(args, out, err) -> int:
+    from mkdocs.commands.serve import serve
+
+    from .site import EDITION_ENV
+
+    project = Project.at(args.project)
+    os.environ[EDITION_ENV] = args.edition
+    # The plugin renders chapters and the content index; the PDF is built only by `build`.
+    serve(str(project.config_file), dev_addr=args.dev_addr, livereload=True, watch=[str(project.data_dir)],
+          docs_dir=str(project.content_dir(args.edition)))
+    return EXIT_OK
+
+
+def cmd_new(args, out, err) -> int:
+    from .scaffold import create_report
+
+    target = Path(args.directory)
+    create_report(target, company=args.company)
+    print(f"created a starter report in {target}; build it with: esg-report build {target}", file=out)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="esg-report", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def project_arg(p):
+        p.add_argument("project", nargs="?", default=".", help="report directory (default: current)")
+
+    build = sub.add_parser("build", help="build both editions: websites and PDFs into site/")
+    project_arg(build)
+    build.add_argument("--edition", choices=["en", "zh-Hant"], help="build one edition only")
+    build.add_argument("--no-pdf", action="store_true", help="skip the PDFs")
+    build.add_argument("--output", help="output directory (default: <project>/site)")
+    build.add_argument("--jobs", type=int, default=None, help="editions built in parallel (default: 2)")
+    build.add_argument("--strict", action="store_true", help="warnings fail the build")
+    build.add_argument("--format", choices=["text", "json"], default="text", help="how problems are printed")
+    build.set_defaults(func=cmd_build)
+
+    check = sub.add_parser("check", help="validate data, chapters, links and the index without writing PDFs")
+    project_arg(check)
+    check.add_argument("--jobs", type=int, default=None)
+    check.add_argument("--strict", action="store_true", help="warnings fail the check (use in CI)")
+    check.add_argument("--format", choices=["text", "json"], default="text")
+    check.set_defaults(func=cmd_check)
+
+    serve = sub.add_parser("serve", help="live preview of one edition (no PDF)")
+    project_arg(serve)
+    serve.add_argument("--edition", choices=["en", "zh-Hant"], default="en")
+    serve.add_argument("--dev-addr", default="127.0.0.1:8000")
+    serve.set_defaults(func=cmd_serve)
+
+    new = sub.add_parser("new", help="create a starter bilingual report that builds as it is")
+    new.add_argument("directory")
+    new.add_argument("--company", default="Example Holdings Limited")
+    new.set_defaults(func=cmd_new)
+    return parser
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None, stdout=None, stderr=None) -> int:
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return args.func(args, out, err)
+    except ReportError as exc:
+        _report(exc.diagnostics, Path(getattr(args, "project", ".")).resolve(), getattr(args, "format", "text"), err)
+        print("build failed: the previous site/ was left as it was" if args.command == "build" else "failed", file=err)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted: nothing was replaced", file=err)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""Disclosure frameworks, the places a report discloses each provision, and the content index.
+
+Nothing here is specific to HKEX: a framework is a data file in ``build_tools/frameworks/``
+(``hkex-esg-2024.yml``, ``hkex-esg-2025.yml``; a GRI index would be another file). A report
+discloses a provision where a heading or block carries ``data-disclose="B5 B5.1"`` or where a
+KPI that carries the code is shown; a provision it does not disclose needs an explanation in
+``data/disclosures.yml``. ``check_coverage`` enforces "comply or explain".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from lxml import html as lxml_html
+
+from .data import ReportData, suggest
+from .errors import Diagnostics
+from .yamlsource import load_yaml
+
+HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+_SECTION_NUMBER = re.compile(r"^(\d+(?:\.\d+)*|Appendix [IVX]+|附錄[一二三四五六七八九十]+)(?:\s+|$)")
+_APPENDIX_NUMERALS = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6}
+
+
+def canonical_number(number: str) -> str:
+    """'Appendix II' and '附錄二' are the same section number in two languages."""
+    for prefix in ("Appendix ", "附錄"):
+        if number.startswith(prefix):
+            return f"A{_APPENDIX_NUMERALS.get(number[len(prefix):], number[len(prefix):])}"
+    return number
+
+
+@dataclass(frozen=True)
+class Provision:
+    code: str
+    level: str
+    kind: str
+    area: str
+    aspect: str | None
+    description: dict
+    unverified: str | None = None
+
+
+@dataclass
+class Framework:
+    id: str
+    name: dict
+    areas: list[dict]
+    aspects: dict[str, dict]
+    levels: dict[str, dict]
+    provisions: dict[str, Provision]
+
+    def codes(self) -> list[str]:
+        return list(self.provisions)
+
+
+@lru_cache(maxsize=None)
+def load_framework(framework_id: str) -> Framework:
+    ref = resources.files("build_tools").joinpath("frameworks", f"{framework_id}.yml")
+    if not ref.is_file():
+        available = sorted(p.name[:-4] for p in resources.files("build_tools").joinpath("frameworks").iterdir()
+                           if p.name.endswith(".yml"))
+        raise ValueError(f"unknown framework '{framework_id}' (available: {', '.join(available)})")
+    raw = yaml.safe_load(ref.read_text("utf-8"))
+    provisions = {}
+    for item in raw["provisions"]:
+        provisions[item["code"]] = Provision(
+            code=item["code"], level=item["level"], kind=item["kind"], area=item["area"],
+            aspect=item.get("aspect"), description=item["description"], unverified=item.get("unverified"))
+    return Framework(id=raw["id"], name=raw["name"], areas=raw["areas"],
+                     aspects={a["id"]: a for a in raw.get("aspects", [])}, levels=raw["levels"],
+                     provisions=provisions)
+
+
+# --- where a page discloses ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Location:
+    """A section of a page that discloses a provision."""
+
+    code: str
+    page_src: str  # chapter file, relative to the edition's content dir
+    page_url: str  # site URL of the page, relative to the edition root
+    anchor: str  # id of the section heading ('' for the page itself)
+    number: str  # section number as printed ('1.2'), may be ''
+    title: str  # heading text without the number
+
+
+@dataclass
+class PageHeading:
+    level: int
+    anchor: str
+    number: str
+    title: str
+    codes: tuple[str, ...]
+
+
+def heading_text(element) -> str:
+    clone = lxml_html.fromstring(lxml_html.tostring(element))
+    for link in clone.xpath('.//a[contains(concat(" ", @class, " "), " headerlink ")]'):
+        link.drop_tree()
+    return " ".join(clone.text_content().split())
+
+
+def split_number(text: str) -> tuple[str, str]:
+    match = _SECTION_NUMBER.match(text)
+    if not match:
+        return "", text
+    return match.group(1), text[match.end():].strip()
+
+
+def scan_page(page_html: str, page_src: str, page_url: str) -> tuple[list[PageHeading], list[Location]]:
+    """Headings of a rendered page, and each provision disclosed under them, in document order."""
+    if not page_html.strip():
+        return [], []
+    root = lxml_html.fragment_fromstring(page_html, create_parent="div")
+    headings: list[PageHeading] = []
+    locations: list[Location] = []
+    current: PageHeading | None = None
+    seen: set[tuple[str, str]] = set()
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        codes = tuple((element.get("data-disclose") or "").split())
+        if element.tag in HEADING_TAGS:
+            number, title = split_number(heading_text(element))
+            current = PageHeading(int(element.tag[1]), element.get("id") or "", number, title, codes)
+            headings.append(current)
+        for code in codes:
+            anchor = current.anchor if current else ""
+            if (code, anchor) in seen:
+                continue
+            seen.add((code, anchor))
+            locations.append(Location(code, page_src, page_url, anchor,
+                                      current.number if current else "", current.title if current else ""))
+    return headings, locations
+
+
+# --- comply or explain ---------------------------------------------------------------
+
+def load_explanations(data_dir: Path, problems: Diagnostics) -> dict[str, dict]:
+    path = data_dir / "disclosures.yml"
+    if not path.exists():
+        return {}
+    document = load_yaml(path) or {}
+    explanations = document.get("explanations") or {}
+    for code, text in explanations.items():
+        if not isinstance(text, dict) or not all(isinstance(text.get(lang), str) and text.get(lang) for lang in ("en", "zh-Hant")):
+            problems.error("index.explanation", f"explanation for '{code}' needs both an `en` and a `zh-Hant` text",
+                           file=str(path), line=explanations.line_of(code),
+                           hint="write the explanation in both languages")
+    return {str(code): dict(text) for code, text in explanations.items() if isinstance(text, dict)}
+
+
+def find_source_line(file: Path, needle: str) -> int | None:
+    try:
+        for number, line in enumerate(file.read_text("utf-8").splitlines(), start=1):
+            if needle in line:
+                return number
+    except OSError:
+        return None
+    return None
+
+
+def check_codes(framework: Framework, locations: list[Location], content_dir: Path, data: ReportData,
+                problems: Diagnostics) -> None:
+    """Every tag and every KPI `disclose` names a provision of the report's framework."""
+    known = framework.provisions
+    for kpi in data.kpis.values():
+        for code in kpi.disclose:
+            if code not in known:
+                problems.error("index.unknown-code", f"KPI '{kpi.id}' discloses '{code}', which is not a provision of {framework.id}",
+                               file=kpi.file, line=kpi.line, hint=suggest(code, known) or f"see the provisions of {framework.id}")
+    kpi_codes = {c for k in data.kpis.values() for c in k.disclose}
+    for location in locations:
+        if location.code in known or location.code in kpi_codes:
+            continue
+        file = content_dir / location.page_src
+        problems.error("index.unknown-code", f"'{location.code}' is not a provision of {framework.id}",
+                       file=str(file), line=find_source_line(file, location.code),
+                       hint=suggest(location.code, known) or f"see the provisions of {framework.id}")
+
+
+def check_coverage(framework: Framework, locations: list[Location], explanations: dict[str, dict],
+                   data_dir: Path, problems: Diagnostics) -> None:
+    disclosed = {loc.code for loc in locations}
+    missing = [code for code in framework.provisions if code not in disclosed and code not in explanations]
+    if missing:
+        problems.error(
+            "index.unexplained",
+            f"{len(missing)} provision(s) of {framework.id} are neither disclosed nor explained: {', '.join(missing)}",
+            file=str(data_dir / "disclosures.yml"),
+            hint="tag the sections that disclose them (data-disclose=\"...\" on the heading) "
+                 "or add an explanation under `explanations:` in data/disclosures.yml")
+    for code in explanations:
+        if code not in framework.provisions:
+            problems.error("index.unknown-code", f"explanation for '{code}', which is not a provision of {framework.id}",
+                           file=str(data_dir / "disclosures.yml"),
+                           line=find_source_line(data_dir / "disclosures.yml", f"{code}:"),
+                           hint=suggest(code, framework.provisions) or "remove it")
+
+
+# --- the index model ---------------------------------------------------------------
+
+@dataclass
+class IndexRow:
+    provision: Provision
+    locations: list[Location] = field(default_factory=list)
+    explanation: dict | None = None
+
+
+@dataclass
+class IndexGroup:
+    title: dict
+    rows: list[IndexRow]
+
+
+def build_index(framework: Framework, locations: list[Location], explanations: dict[str, dict]) -> list[IndexGroup]:
+    """The content index: framework order, grouped by area (and aspect), each row with its places."""
+    by_code: dict[str, list[Location]] = {}
+    for loc in locations:
+        by_code.setdefault(loc.code, []).append(loc)
+    groups: list[IndexGroup] = []
+    for area in framework.areas:
+        rows = [IndexRow(p, by_code.get(p.code, []), explanations.get(p.code))
+                for p in framework.provisions.values() if p.area == area["id"]]
+        if rows:
+            groups.append(IndexGroup(area["title"], rows))
+    return groups
+
+
+def export_rows(framework: Framework, groups: list[IndexGroup], edition: str) -> list[dict]:
+    rows = []
+    for group in groups:
+        for row in group.rows:
+            p = row.provision
+            rows.append({
+                "framework": framework.id,
+                "code": p.code,
+                "level": framework.levels[p.level][edition],
+                "area": group.title[edition],
+                "aspect": framework.aspects[p.aspect]["title"][edition] if p.aspect in framework.aspects else "",
+                "description": p.description[edition],
+                "status": "disclosed" if row.locations else "explained",
+                "locations": [f"{loc.number} {loc.title}".strip() + f" ({loc.page_url}#{loc.anchor})" for loc in row.locations],
+                "explanation": row.explanation[edition] if row.explanation and not row.locations else "",
+            })
+    return rows
+
+
+def export_json(framework: Framework, groups: list[IndexGroup], edition: str) -> str:
+    return json.dumps({"framework": framework.id, "name": framework.name[edition],
+                       "provisions": export_rows(framework, groups, edition)}, ensure_ascii=False, indent=2) + "\n"
+
+
+def export_csv(framework: Framework, groups: list[IndexGroup], edition: str) -> str:
+    buffer = io.StringIO()
+    fields = ["framework", "code", "level", "area", "aspect", "description", "status", "locations", "explanation"]
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in export_rows(framework, groups, edition):
+        writer.writerow({**row, "locations": "; ".join(row["locations"])})
+    return buffer.getvalue()

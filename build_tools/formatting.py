@@ -1,0 +1,94 @@
+"""Locale-aware formatting of report figures, one ``Formatter`` per edition.
+
+Modelled on ``babel.support.Format``: a formatter binds a locale (and the report's
+house style for money and units) once, and every figure in both editions goes through it.
+
+>>> from decimal import Decimal
+>>> f = Formatter.for_edition("en", money={"scale": 1000000, "decimals": 1, "pattern": "RMB{amount} million"})
+>>> f.money(Decimal("947200000"))
+'RMB947.2 million'
+>>> f.number(Decimal("1075"), 0)
+'1,075'
+>>> f.change(Decimal("100"), Decimal("105.2"))
+'increased by 5.2%'
+>>> z = Formatter.for_edition("zh-Hant", money={"scale": 1000000, "decimals": 1, "pattern": "人民幣{amount}百萬元"})
+>>> z.money(Decimal("947200000"))
+'人民幣947.2百萬元'
+>>> z.date("2025-04-15")
+'2025年4月15日'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gettext
+from decimal import ROUND_HALF_UP, Decimal
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+from .data import load_units
+from .i18n import get_edition
+
+
+class Formatter:
+    def __init__(self, edition_code: str, money: dict, units: dict | None = None,
+                 translations: gettext.NullTranslations | None = None):
+        self.edition = get_edition(edition_code)
+        self.locale = self.edition.locale
+        self.money_style = money
+        self.units = units if units is not None else load_units()
+        self._ = (translations or gettext.NullTranslations()).gettext
+
+    @classmethod
+    def for_edition(cls, edition_code: str, money: dict, **kwargs) -> "Formatter":
+        return cls(edition_code, money, **kwargs)
+
+    # numbers ------------------------------------------------------------------
+    def number(self, amount: Decimal, decimals: int = 0) -> str:
+        amount = Decimal(amount).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+        pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+        return format_decimal(amount, format=pattern, locale=self.locale, decimal_quantization=True)
+
+    def percent(self, amount: Decimal, decimals: int = 1) -> str:
+        return self.number(amount, decimals) + "%"
+
+    def money(self, amount: Decimal, decimals: int | None = None) -> str:
+        style = self.money_style
+        places = style.get("decimals", 1) if decimals is None else decimals
+        scaled = Decimal(amount) / Decimal(str(style["scale"]))
+        return style["pattern"].format(amount=self.number(scaled, places))
+
+    def unit_label(self, unit: str) -> str:
+        return self.units[unit][self.edition.code]
+
+    def quantity(self, amount: Decimal, unit: str, decimals: int = 0, with_unit: bool = True) -> str:
+        """A KPI amount in its unit: '1,075 suppliers', '51.2%', 'RMB947.2 million', '541項'."""
+        spec = self.units[unit]
+        if spec.get("money"):
+            return self.money(amount) if with_unit else self.number(Decimal(amount) / Decimal(str(self.money_style["scale"])), self.money_style.get("decimals", 1))
+        text = self.number(amount, decimals)
+        label = spec[self.edition.code]
+        if not with_unit or not label:
+            return text
+        glue = " " if spec.get("space", True) and self.edition.code == "en" else ""
+        return f"{text}{glue}{label}"
+
+    # change between years -------------------------------------------------------
+    def change(self, old: Decimal, new: Decimal, decimals: int = 1) -> str:
+        """Relative change in words: 'increased by 5.2%' / '上升5.2%'."""
+        old, new = Decimal(old), Decimal(new)
+        if old == 0:
+            return self._("no comparable figure") if new != 0 else self._("no change")
+        ratio = (new - old) / abs(old) * 100
+        shown = self.number(abs(ratio), decimals)
+        if Decimal(shown.replace(",", "")) == 0:
+            return self._("no change")
+        template = self._("increased by {percent}%") if ratio > 0 else self._("decreased by {percent}%")
+        return template.format(percent=shown)
+
+    # dates ----------------------------------------------------------------------
+    def date(self, value: str | dt.date) -> str:
+        if isinstance(value, str):
+            value = dt.date.fromisoformat(value)
+        return format_date(value, format="long", locale=self.locale)

@@ -1,0 +1,68 @@
+"""Editions and their translation catalogs.
+
+An edition is one language of the report: its content directory, Babel locale,
+HTML language, theme language and gettext catalog. UI strings (template labels,
+table headers, change wording) live in Babel gettext catalogs under ``translations/``;
+``.mo`` files are compiled in memory at build time, never committed.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+DOMAIN = "messages"
+
+
+@dataclass(frozen=True)
+class Edition:
+    code: str  # content/<code>/, site/<code>/, key of bilingual texts in data/
+    locale: str  # Babel locale (``Locale.parse('zh-Hant')`` raises; ``zh_Hant_HK`` is Hong Kong usage)
+    html_lang: str
+    theme_language: str  # Material for MkDocs language code
+    catalog_locale: str | None  # translations/<catalog_locale>/LC_MESSAGES/messages.po; None = source language
+    label: str  # shown in the language switcher, in its own language
+
+
+EDITIONS: dict[str, Edition] = {
+    "en": Edition("en", "en", "en", "en", None, "English"),
+    "zh-Hant": Edition("zh-Hant", "zh_Hant_HK", "zh-Hant", "zh-Hant", "zh_Hant", "繁體中文"),
+}
+
+
+def get_edition(code: str) -> Edition:
+    try:
+        return EDITIONS[code]
+    except KeyError:
+        raise ValueError(f"unknown edition '{code}' (choose from {', '.join(EDITIONS)})") from None
+
+
+def catalog_path(translations_dir: Path, edition: Edition) -> Path | None:
+    if edition.catalog_locale is None:
+        return None
+    return translations_dir / edition.catalog_locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@lru_cache(maxsize=None)
+def _compiled(po_path: Path, mtime: float) -> gettext.GNUTranslations:
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def load_translations(translations_dirs: list[Path], edition: Edition) -> gettext.NullTranslations:
+    """The edition's catalog, compiled in memory; the first directory that has one wins."""
+    for directory in translations_dirs:
+        path = catalog_path(directory, edition)
+        if path is not None and path.exists():
+            return _compiled(path, path.stat().st_mtime)
+    return gettext.NullTranslations()

@@ -1,0 +1,84 @@
+"""The MkDocs adapter: each event is a guard and one call into ``build_tools``.
+
+Enabled in ``mkdocs.yml`` as ``- esg-report``. The CLI injects an ``EditionContext``; a plain
+``mkdocs build``/``serve`` gets one made here for the edition named in ``ESG_REPORT_EDITION``
+(default: the first edition of ``data/report.yml``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mkdocs.config import base
+from mkdocs.config import config_options as c
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
+
+from .errors import ReportError
+from .project import Project
+from .site import EDITION_ENV, EditionContext, edition_links
+
+log = get_plugin_logger(__name__)
+
+
+class ReportPluginConfig(base.Config):
+    edition = c.Optional(c.Type(str))
+    """Edition to build when not driven by the CLI (overridden by $ESG_REPORT_EDITION)."""
+
+
+class ReportPlugin(BasePlugin[ReportPluginConfig]):
+    context: EditionContext | None = None
+
+    @event_priority(100)  # before Material's search plugin reads the theme language
+    def on_config(self, config):
+        if self.context is None:
+            project = Project.at(Path(config.config_file_path).parent)
+            edition = os.environ.get(EDITION_ENV) or self.config.edition or "en"
+            try:
+                self.context = EditionContext(project, edition)
+            except ReportError as exc:
+                raise PluginError(str(exc)) from exc
+            config.docs_dir = str(self.context.content_dir)
+        ctx = self.context
+        config.theme["language"] = ctx.edition.theme_language
+        theme_dirs = [str(d / "theme") for d in ctx.project.template_dirs if (d / "theme").is_dir()]
+        for directory in reversed(theme_dirs):
+            if directory not in config.theme.dirs:
+                config.theme.dirs.insert(0, directory)
+        editions = list(ctx.data.meta["editions"])
+        config.extra["alternate"] = edition_links(ctx.edition.code, editions)
+        config.extra["report"] = {
+            "edition": ctx.edition.code,
+            "pdf": ctx.pdf_name,
+            "company": ctx.data.meta["company"]["name"][ctx.edition.code],
+            "title": ctx.data.meta["report"]["title"][ctx.edition.code],
+            "downloads_label": ctx.translations.gettext("Download"),
+            "pdf_label": ctx.translations.gettext("PDF edition"),
+            "kpi_label": ctx.translations.gettext("KPI data (CSV)"),
+            "index_label": ctx.translations.gettext("Content index (CSV)"),
+        }
+        config.site_name = ctx.data.meta["report"].get("short_title", ctx.data.meta["report"]["title"])[ctx.edition.code]
+        return config
+
+    def on_nav(self, nav, config, files):
+        self.context.nav_order = [page.file.src_uri for page in nav.pages]
+
+    def on_page_read_source(self, page, config):
+        try:
+            return self.context.render_chapter(Path(page.file.abs_src_path))
+        except ReportError as exc:
+            raise PluginError(str(exc)) from exc
+
+    def on_page_content(self, html, page, config, files):
+        self.context.collect_page(page.file.src_uri, page.url, page.title or "", html, page.meta)
+        return html
+
+    def on_env(self, env, config, files):
+        ctx = self.context
+        ctx.check_disclosures()
+        if ctx.index_page:
+            for file in files.documentation_pages():
+                if file.src_uri == ctx.index_page and file.page is not None:
+                    file.page.content = ctx.web_index_html()
+        return env

@@ -1,0 +1,186 @@
+"""The whole build, one visible pipeline.
+
+load data -> for each edition (in parallel processes): MkDocs site, disclosure check,
+print HTML, PDF, downloads -> compare editions -> swap the staging directory into ``site/``.
+Nothing is written into ``site/`` until every step has succeeded.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import shutil
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .data import load_report_data
+from .disclosures import canonical_number, export_csv, export_json
+from .errors import Diagnostics, ReportError
+from .i18n import EDITIONS
+from .printing import assemble, render_pdf
+from .project import Project
+from .site import EditionContext, build_site
+
+log = logging.getLogger("build_tools.pipeline")
+
+
+@dataclass
+class EditionResult:
+    edition: str
+    problems: Diagnostics
+    pages: list[str] = field(default_factory=list)
+    headings: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # page -> [(number, anchor)]
+    disclosures: dict[str, list[str]] = field(default_factory=dict)  # page#anchor -> codes
+    pdf: str | None = None
+
+
+def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = True) -> EditionResult:
+    """Site (and PDF) of one edition into ``out_dir``. Runs in a worker process."""
+    context = EditionContext(project, edition)
+    result = EditionResult(edition, context.problems)
+    try:
+        build_site(context, out_dir)
+    except ReportError as exc:
+        context.problems.extend(exc.diagnostics)
+        return result
+    pages = context.ordered_pages
+    result.pages = [p.src for p in pages]
+    result.headings = {p.src: [(canonical_number(h.number), h.anchor) for h in p.headings] for p in pages}
+    for loc in context.locations:
+        result.disclosures.setdefault(f"{loc.page_src}#{loc.anchor}", []).append(loc.code)
+    if context.problems.errors:
+        return result
+    write_downloads(context, out_dir)
+    if pdf:
+        log.info("%s: rendering the PDF", edition)
+        target = out_dir / context.pdf_name
+        try:
+            render_pdf(assemble(context, out_dir), out_dir, target)
+        except ReportError as exc:
+            context.problems.extend(exc.diagnostics)
+            return result
+        result.pdf = str(target)
+    return result
+
+
+def write_downloads(context: EditionContext, out_dir: Path) -> None:
+    downloads = out_dir / "downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    groups = context.index_groups()
+    edition = context.edition.code
+    (downloads / "content-index.json").write_text(export_json(context.framework, groups, edition), "utf-8")
+    (downloads / "content-index.csv").write_text(export_csv(context.framework, groups, edition), "utf-8")
+    rows = kpi_rows(context)
+    (downloads / "kpis.json").write_text(json.dumps(rows, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["kpi"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    (downloads / "kpis.csv").write_text(buffer.getvalue(), "utf-8")
+
+
+def kpi_rows(context: EditionContext) -> list[dict]:
+    edition = context.edition.code
+    rows = []
+    for kpi in context.data.kpis.values():
+        for year, value in sorted(kpi.values.items()):
+            rows.append({
+                "kpi": kpi.id, "name": kpi.name[edition], "year": year,
+                "value": "" if value.amount is None else str(value.amount),
+                "unit": kpi.unit, "status": value.status, "codes": " ".join(kpi.disclose),
+                "note": (value.note or value.reason or {}).get(edition, ""),
+            })
+    return rows
+
+
+def compare_editions(results: list[EditionResult], problems: Diagnostics, project: Project) -> None:
+    """Both editions must have the same pages, numbering and disclosures in corresponding sections."""
+    if len(results) < 2:
+        return
+    base, *others = results
+    for other in others:
+        if base.pages != other.pages:
+            problems.error("editions.pages", f"the editions have different pages: {base.edition} {base.pages} vs "
+                           f"{other.edition} {other.pages}", hint="both content/ folders need the same files in the same nav order")
+            continue
+        for page in base.pages:
+            a, b = base.headings.get(page, []), other.headings.get(page, [])
+            if [n for n, _ in a] != [n for n, _ in b]:
+                problems.error("editions.numbering", f"section numbers differ between editions in {page}: "
+                               f"{[n for n, _ in a]} vs {[n for n, _ in b]}",
+                               file=str(project.content_dir(other.edition) / page),
+                               hint="translate every heading and keep its number")
+        if base.disclosures != other.disclosures:
+            keys = sorted(set(base.disclosures) | set(other.disclosures))
+            diffs = [f"{k}: {base.edition}={base.disclosures.get(k, [])} {other.edition}={other.disclosures.get(k, [])}"
+                     for k in keys if base.disclosures.get(k) != other.disclosures.get(k)]
+            problems.error("editions.disclosures", "the editions disclose different provisions in corresponding sections: "
+                           + "; ".join(diffs), hint="tag the same headings with the same codes in both editions, and keep heading ids identical")
+
+
+def _run(project: Project, editions: list[str], staging: Path, pdf: bool, jobs: int) -> list[EditionResult]:
+    if jobs > 1 and len(editions) > 1:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(editions))) as pool:
+            futures = [pool.submit(build_edition, project, e, staging / e, pdf) for e in editions]
+            return [f.result() for f in futures]
+    return [build_edition(project, e, staging / e, pdf) for e in editions]
+
+
+def build_report(project: Project, editions: list[str] | None = None, pdf: bool = True, jobs: int | None = None,
+                 output: Path | None = None) -> tuple[list[EditionResult], Diagnostics]:
+    """Build into a staging directory; replace ``output`` (default ``site/``) only if nothing failed."""
+    data = load_report_data(project.data_dir)  # fails fast, before any process starts
+    all_editions = list(data.meta["editions"])
+    editions = editions or all_editions
+    jobs = jobs or min(2, os.cpu_count() or 1)
+    output = output or project.site_dir
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".site-staging-", dir=output.parent))
+    problems = Diagnostics()
+    try:
+        results = _run(project, editions, staging, pdf, jobs)
+        for result in results:
+            problems.extend(result.problems)
+        if not problems.errors:
+            compare_editions(results, problems, project)
+        if problems.errors:
+            return results, problems
+        for code in all_editions:  # keep the last good build of editions not rebuilt now
+            if code not in editions and (output / code).is_dir():
+                shutil.copytree(output / code, staging / code)
+        write_root_page(staging, all_editions, data.meta)
+        _swap(staging, output)
+        for result in results:
+            if result.pdf:
+                result.pdf = str(output / result.edition / Path(result.pdf).name)
+        return results, problems
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _swap(staging: Path, output: Path) -> None:
+    old = output.with_name(output.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if output.exists():
+        output.rename(old)
+    staging.rename(output)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def write_root_page(staging: Path, editions: list[str], meta: dict) -> None:
+    """site/index.html: a language chooser that sends readers to their edition."""
+    links = "".join(
+        f'<li><a href="{code}/" hreflang="{EDITIONS[code].html_lang}" lang="{EDITIONS[code].html_lang}">'
+        f'{meta["report"]["title"][code]} — {EDITIONS[code].label}</a></li>' for code in editions)
+    first = editions[0]
+    page = (f'<!DOCTYPE html><html lang="{EDITIONS[first].html_lang}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>{meta["company"]["name"][first]}</title>'
+            f'<meta http-equiv="refresh" content="0; url={first}/"></head>'
+            f'<body><ul>{links}</ul></body></html>\n')
+    (staging / "index.html").write_text(page, "utf-8")

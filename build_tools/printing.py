@@ -1,0 +1,136 @@
+"""The print edition: the pages MkDocs rendered, assembled into one HTML document, then WeasyPrint.
+
+Shaped like WeasyPrint itself: ``assemble`` (pages -> print HTML), ``render_pdf`` (HTML ->
+PDF bytes, with one documented options dict). Ids are prefixed per page because the same
+id ('overview') may occur on several pages; links are rewritten to match, so the contents,
+the content index and cross references resolve inside the PDF and show page numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from lxml import html as lxml_html
+
+from .disclosures import Location
+from .errors import PrintError
+from .macros import INDEX_PLACEHOLDER
+
+log = logging.getLogger("build_tools.printing")
+
+#: Options passed to ``weasyprint.HTML.write_pdf``.
+PDF_OPTIONS = {
+    #: Embed subsets, not whole fonts (harfbuzz-subset when Debian's libharfbuzz-subset0 is present).
+    "full_fonts": False,
+    #: Keep image quality; charts are vector anyway.
+    "optimize_images": False,
+    #: Tagged PDF for accessibility (PDF/UA-1 variant of WeasyPrint).
+    "pdf_variant": "pdf/ua-1",
+    #: Output intent, version etc. come from the variant.
+}
+
+
+def page_slug(url: str) -> str:
+    slug = url.strip("/").replace("/", "-")
+    return slug or "home"
+
+
+@dataclass
+class PrintEntry:
+    """A contents entry: heading level, print id, number and title."""
+
+    level: int
+    target: str
+    number: str
+    title: str
+
+
+def _rewrite_page(page, slugs_by_url: dict[str, str], site_dir: Path) -> tuple[str, list[PrintEntry]]:
+    slug = page_slug(page.url)
+    root = lxml_html.fragment_fromstring(page.html, create_parent="div")
+    for link in root.xpath('.//a[contains(concat(" ", @class, " "), " headerlink ")]'):
+        link.drop_tree()
+    for element in root.xpath('.//*[contains(concat(" ", @class, " "), " web-only ")]'):
+        element.drop_tree()
+    for element in root.xpath(".//*[@id]"):
+        element.set("id", f"{slug}--{element.get('id')}")
+    for link in root.xpath(".//a[@href]"):
+        link.set("href", _print_href(link.get("href"), page.url, slug, slugs_by_url))
+    page_dir = site_dir / page.url
+    for image in root.xpath(".//img[@src]"):
+        src = image.get("src")
+        if not urlsplit(src).scheme:
+            image.set("src", (page_dir / src).resolve().as_uri())
+    entries = []
+    for heading in root.xpath(".//h1|.//h2"):
+        from .disclosures import heading_text, split_number
+        number, title = split_number(heading_text(heading))
+        entries.append(PrintEntry(int(heading.tag[1]), heading.get("id", ""), number, title))
+    body = "".join(lxml_html.tostring(child, encoding="unicode") for child in root)
+    if root.text:
+        body = root.text + body
+    return body, entries
+
+
+def _print_href(href: str, page_url: str, slug: str, slugs_by_url: dict[str, str]) -> str:
+    parts = urlsplit(href)
+    if parts.scheme or parts.netloc:
+        return href
+    if not parts.path:
+        return f"#{slug}--{parts.fragment}" if parts.fragment else f"#{slug}"
+    target = posixpath.normpath(posixpath.join(page_url or ".", parts.path))
+    target = "" if target == "." else target.strip("/") + "/"
+    target_slug = slugs_by_url.get(target)
+    if target_slug is None:
+        return href
+    return f"#{target_slug}--{parts.fragment}" if parts.fragment else f"#{target_slug}"
+
+
+def assemble(context, site_dir: Path) -> str:
+    """The print HTML of one edition, from the pages as MkDocs rendered them."""
+    pages = [p for p in context.ordered_pages if p.in_print]
+    slugs_by_url = {p.url: page_slug(p.url) for p in pages}
+    chapters, contents = [], []
+    for page in pages:
+        body, entries = _rewrite_page(page, slugs_by_url, site_dir)
+        if page.src == context.index_page:
+            body = body.replace(INDEX_PLACEHOLDER, context.render_index(
+                lambda loc: f"#{page_slug(loc.page_url)}--{loc.anchor}" if loc.anchor else f"#{page_slug(loc.page_url)}",
+                print_mode=True))
+        kind = page.meta.get("print_class", "chapter")
+        chapters.append({"id": page_slug(page.url), "body": body, "kind": kind, "title": page.title})
+        contents.extend(entries)
+    meta = context.data.meta
+    edition = context.edition.code
+    template = context.templates.get_template("print/document.html")
+    css = context.project.template_file("print/print.css").as_uri()
+    return template.render(
+        lang=context.edition.html_lang,
+        edition=edition,
+        company=meta["company"],
+        report=meta["report"],
+        stock_codes=meta["company"]["stock_codes"],
+        chapters=chapters,
+        contents=[e for e in contents if e.level <= 2],
+        stylesheet=css,
+        approved=meta["report"]["approved"],
+        approved_text=context.formatter.date(meta["report"]["approved"]),
+    )
+
+
+def render_pdf(print_html: str, base_url: Path, target: Path) -> None:
+    """Write the PDF to ``target`` (via a temporary file, so a failure never leaves half a PDF)."""
+    import weasyprint
+
+    tmp = target.with_name(target.name + ".part")
+    try:
+        document = weasyprint.HTML(string=print_html, base_url=str(base_url))
+        document.write_pdf(str(tmp), **PDF_OPTIONS)
+        tmp.replace(target)
+    except Exception as exc:  # WeasyPrint raises many types; the writer needs one located message
+        tmp.unlink(missing_ok=True)
+        raise PrintError(f"the PDF {target.name} could not be written: {exc}") from exc

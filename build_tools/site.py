@@ -1,0 +1,178 @@
+"""One edition's website: the per-edition build context and the MkDocs run.
+
+``EditionContext`` is everything one edition's build shares (data, formatter, chapter
+renderer, the pages as rendered); ``mkdocs_plugin.ReportPlugin`` hands MkDocs events to it.
+This module and the plugin are the only places that know MkDocs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .data import ReportData, load_report_data
+from .disclosures import (Framework, Location, PageHeading, build_index, check_codes, check_coverage,
+                          load_explanations, load_framework, scan_page)
+from .errors import Diagnostics, RenderError, ReportError
+from .formatting import Formatter
+from .i18n import EDITIONS, Edition, get_edition, load_translations
+from .macros import INDEX_PLACEHOLDER, ChapterRenderer
+from .project import Project
+from .templating import template_environment
+
+EDITION_ENV = "ESG_REPORT_EDITION"
+os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life banner on every build
+
+
+@dataclass
+class RenderedPage:
+    src: str  # path relative to the edition's content dir ('chapter-1.md')
+    url: str  # 'chapter-1/' relative to the edition root
+    title: str
+    html: str
+    meta: dict
+    headings: list[PageHeading] = field(default_factory=list)
+    locations: list[Location] = field(default_factory=list)
+
+    @property
+    def in_print(self) -> bool:
+        return self.meta.get("print", True) is not False
+
+
+class EditionContext:
+    """The shared state of one edition's build."""
+
+    def __init__(self, project: Project, edition: str, data: ReportData | None = None):
+        self.project = project
+        self.edition: Edition = get_edition(edition)
+        self.data = data or load_report_data(project.data_dir)
+        self.problems = Diagnostics()
+        self.translations = load_translations(project.translation_dirs, self.edition)
+        self.formatter = Formatter(edition, self.data.meta["report"]["money"][edition],
+                                   units=self.data.units, translations=self.translations)
+        self.renderer = ChapterRenderer(self.data, edition, self.formatter)
+        self.templates = template_environment(project, self.translations)
+        self.framework: Framework = load_framework(self.data.meta["report"]["framework"])
+        self.explanations = load_explanations(project.data_dir, self.problems)
+        self.pages: dict[str, RenderedPage] = {}
+        self.nav_order: list[str] = []
+        self.index_page: str | None = None
+
+    # --- naming -----------------------------------------------------------------
+    @property
+    def content_dir(self) -> Path:
+        return self.project.content_dir(self.edition.code)
+
+    @property
+    def pdf_name(self) -> str:
+        stem = self.data.meta["report"].get("pdf_name") or f"esg-report-{self.data.year}"
+        return f"{stem}-{self.edition.code}.pdf"
+
+    # --- events -----------------------------------------------------------------
+    def render_chapter(self, path: Path) -> str:
+        source = path.read_text(encoding="utf-8")
+        return self.renderer.render(source, path)
+
+    def collect_page(self, src: str, url: str, title: str, html: str, meta: dict) -> None:
+        headings, locations = scan_page(html, src, url)
+        self.pages[src] = RenderedPage(src, url, title, html, dict(meta), headings, locations)
+        if INDEX_PLACEHOLDER in html:
+            self.index_page = src
+
+    @property
+    def ordered_pages(self) -> list[RenderedPage]:
+        order = [src for src in self.nav_order if src in self.pages]
+        order += [src for src in self.pages if src not in order]
+        return [self.pages[src] for src in order]
+
+    @property
+    def locations(self) -> list[Location]:
+        return [loc for page in self.ordered_pages for loc in page.locations]
+
+    def index_groups(self):
+        return build_index(self.framework, self.locations, self.explanations)
+
+    def check_disclosures(self) -> None:
+        check_codes(self.framework, self.locations, self.content_dir, self.data, self.problems)
+        check_coverage(self.framework, self.locations, self.explanations, self.project.data_dir, self.problems)
+
+    def render_index(self, link_for, print_mode: bool = False) -> str:
+        template = self.templates.get_template("index/content-index.html")
+        return template.render(groups=self.index_groups(), framework=self.framework, edition=self.edition.code,
+                               link_for=link_for, print_mode=print_mode)
+
+    def web_index_html(self) -> str:
+        """The index page's content with links relative to the index page itself."""
+        page = self.pages[self.index_page]
+
+        def link_for(loc: Location) -> str:
+            target = posixpath.relpath(loc.page_url or ".", page.url or ".") if page.url else loc.page_url
+            target = "" if target == "." else target.rstrip("/") + "/"
+            return f"{target}#{loc.anchor}" if loc.anchor else (target or "./")
+
+        return page.html.replace(INDEX_PLACEHOLDER, self.render_index(link_for))
+
+
+class _CollectWarnings(logging.Handler):
+    """MkDocs' own warnings (bad links, missing files) become this build's diagnostics."""
+
+    def __init__(self, problems: Diagnostics):
+        super().__init__(logging.WARNING)
+        self.problems = problems
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "MkDocs 2.0" in message or "mkdocs-material" in message.lower() and "maintenance" in message.lower():
+            return
+        self.problems.warning("site." + record.name.split(".")[-1], message)
+
+
+def _quiet_jieba() -> None:
+    # Material's search segments Chinese with jieba, which logs at DEBUG to stderr on import.
+    try:
+        import jieba
+    except ImportError:
+        return
+    jieba.setLogLevel(logging.WARNING)
+
+
+def build_site(context: EditionContext, site_dir: Path) -> None:
+    """Run MkDocs for one edition into ``site_dir``; problems land in ``context.problems``."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort, PluginError
+
+    _quiet_jieba()
+    config = load_config(str(context.project.config_file), docs_dir=str(context.content_dir),
+                         site_dir=str(site_dir))
+    plugin = config.plugins.get("esg-report")
+    if plugin is None:
+        raise ReportError("mkdocs.yml does not enable the report plugin: add `- esg-report` under `plugins:`")
+    plugin.context = context
+    handler = _CollectWarnings(context.problems)
+    logger = logging.getLogger("mkdocs")
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False  # reported once, by the CLI
+    try:
+        build(config)
+    except PluginError as exc:
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, ReportError):
+            raise cause from None
+        raise
+    except Abort as exc:
+        context.problems.error("site.abort", str(exc))
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def edition_links(current: str, editions: list[str]) -> list[dict]:
+    return [{"name": EDITIONS[code].label, "lang": EDITIONS[code].html_lang, "link": code, "current": code == current}
+            for code in editions]
+
+
+__all__ = ["EditionContext", "RenderedPage", "build_site", "RenderError"]

@@ -1,0 +1,52 @@
+"""KPI tables (KPIs x years) as HTML, the same in the site and the PDF."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .data import KPI
+    from .macros import ChapterRenderer
+
+
+def render_kpi_table(renderer: "ChapterRenderer", kpis: list["KPI"], years: list[int], caption: str | None) -> str:
+    from .macros import escape_text  # local: macros imports this module
+
+    _ = renderer._
+    edition = renderer.edition
+    notes: list[str] = []
+    rows = []
+    for kpi in kpis:
+        cells = []
+        for year in years:
+            value = kpi.value(year)
+            text = escape_text(renderer.format_value(kpi, year, unit=False)) if value else "–"
+            marker = ""
+            remark = (value.note or value.reason) if value else None
+            if remark:
+                notes.append(escape_text(remark[edition]))
+                marker = f'<sup class="kpi-note-ref">{len(notes)}</sup>'
+            cells.append(f'<td class="num" data-kpi="{kpi.id}" data-year="{year}">{text}{marker}</td>')
+        unit = renderer.fmt.unit_label(kpi.unit)
+        if renderer.fmt.units[kpi.unit].get("money"):
+            unit = escape_text(renderer.fmt.money_style["pattern"].replace("{amount}", "").strip())
+        disclose = " ".join(kpi.disclose)
+        attr = f' data-disclose="{disclose}"' if disclose else ""
+        rows.append(
+            f'<tr{attr}><th scope="row">{escape_text(kpi.name[edition])}</th>'
+            f'<td class="unit">{escape_text(unit)}</td>{"".join(cells)}'
+            f'<td class="code">{escape_text(disclose)}</td></tr>'
+        )
+    head = "".join(f'<th scope="col" class="num">{year}</th>' for year in years)
+    caption_html = f"<caption>{escape_text(caption)}</caption>" if caption else ""
+    notes_html = ""
+    if notes:
+        items = "".join(f"<li>{note}</li>" for note in notes)
+        notes_html = f'<ol class="kpi-notes">{items}</ol>'
+    return (
+        '<div class="kpi-table-wrap" tabindex="0">'
+        f'<table class="kpi-table">{caption_html}<thead><tr>'
+        f'<th scope="col">{_("Indicator")}</th><th scope="col">{_("Unit")}</th>{head}'
+        f'<th scope="col">{_("Code")}</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        f"{notes_html}</div>"
+    )
