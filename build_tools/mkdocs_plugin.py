@@ -62,6 +62,7 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
         return config
 
     def on_nav(self, nav, config, files):
+        self.nav = nav
         self.context.nav_order = [page.file.src_uri for page in nav.pages]
 
     def on_page_read_source(self, page, config):
@@ -76,9 +77,20 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
 
     def on_env(self, env, config, files):
         ctx = self.context
+        _title_sections(self.nav.items)
         ctx.check_disclosures()
         if ctx.index_page:
             for file in files.documentation_pages():
                 if file.src_uri == ctx.index_page and file.page is not None:
                     file.page.content = ctx.web_index_html()
         return env
+
+
+def _title_sections(items) -> None:
+    """A nav section takes the title of its index page, so each edition's nav is in its language."""
+    for item in items:
+        if getattr(item, "is_section", False) and item.children:
+            first = item.children[0]
+            if getattr(first, "is_page", False) and first.title:
+                item.title = first.title
+            _title_sections(item.children)
