@@ -61,3 +61,67 @@ def render_kpi_chart(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
     return (f'<figure class="kpi-chart"><svg viewBox="0 0 {width} {height}" role="img" aria-label="{label}" '
             f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
             f'<figcaption>{escape_text(title)}</figcaption></figure>')
+
+
+def render_materiality(renderer: "ChapterRenderer", matrix: dict) -> str:
+    """The materiality matrix from data/materiality.yml.
+
+    With `x`/`y` scores (1..number of levels) on every issue, issues are plotted on the two axes;
+    without them (the sample report's source gives no positions), the issues are shown grouped by
+    category, numbered, with the axes and importance levels named in the caption.
+    """
+    from .macros import escape_text
+
+    edition = renderer.edition
+    categories = matrix.get("categories", [])
+    issues = matrix.get("issues", [])
+    axes = matrix.get("axes", {})
+    caption = escape_text(renderer._("Matrix of material ESG issues"))
+    if issues and all("x" in i and "y" in i for i in issues):
+        return _materiality_scatter(renderer, matrix, caption)
+    columns = []
+    number = 0
+    for category in categories:
+        items = []
+        for issue in issues:
+            if issue.get("category") == category["id"]:
+                number += 1
+                items.append(f'<li value="{number}">{escape_text(issue["name"][edition])}</li>')
+        columns.append(f'<div class="materiality-category materiality-{escape_text(category["id"])}">'
+                       f'<p class="materiality-category-name">{escape_text(category["name"][edition])}</p>'
+                       f'<ol>{"".join(items)}</ol></div>')
+    levels = " / ".join(escape_text(level[edition]) for level in matrix.get("levels", []))
+    axis_text = " × ".join(escape_text(axes[a][edition]) for a in ("x", "y") if a in axes)
+    note = escape_text(renderer._("Positions in the matrix are not included in this edition's source."))
+    return (f'<figure class="materiality" role="group" aria-label="{caption}">'
+            f'<div class="materiality-grid">{"".join(columns)}</div>'
+            f'<figcaption>{caption}: {axis_text} ({levels}). {note}</figcaption></figure>')
+
+
+def _materiality_scatter(renderer, matrix: dict, caption: str) -> str:
+    from .macros import escape_text
+
+    edition = renderer.edition
+    levels = len(matrix.get("levels", [])) or 3
+    size, pad = 420, 50
+    cell = (size - 2 * pad) / levels
+    colours = {c["id"]: _PALETTE[i % len(_PALETTE)] for i, c in enumerate(matrix.get("categories", []))}
+    parts = [f"<title>{caption}</title>"]
+    for i in range(levels + 1):
+        parts.append(f'<line x1="{pad}" y1="{pad + i * cell:.1f}" x2="{size - pad}" y2="{pad + i * cell:.1f}" stroke="#ccc"/>')
+        parts.append(f'<line x1="{pad + i * cell:.1f}" y1="{pad}" x2="{pad + i * cell:.1f}" y2="{size - pad}" stroke="#ccc"/>')
+    legend = []
+    for n, issue in enumerate(matrix["issues"], start=1):
+        x = pad + (float(issue["x"]) - 0.5) * cell
+        y = size - pad - (float(issue["y"]) - 0.5) * cell
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="9" fill="{colours.get(issue.get("category"), "#555")}"/>'
+                     f'<text x="{x:.1f}" y="{y + 4:.1f}" text-anchor="middle" fill="#fff" class="chart-value">{n}</text>')
+        legend.append(f'<li>{escape_text(issue["name"][edition])}</li>')
+    axes = matrix.get("axes", {})
+    if "x" in axes:
+        parts.append(f'<text x="{size / 2}" y="{size - 12}" text-anchor="middle" class="chart-axis">{escape_text(axes["x"][edition])}</text>')
+    if "y" in axes:
+        parts.append(f'<text x="14" y="{size / 2}" transform="rotate(-90 14 {size / 2})" text-anchor="middle" class="chart-axis">{escape_text(axes["y"][edition])}</text>')
+    return (f'<figure class="materiality"><svg viewBox="0 0 {size} {size}" role="img" aria-label="{caption}" '
+            f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg><ol>{"".join(legend)}</ol>'
+            f'<figcaption>{caption}</figcaption></figure>')

@@ -157,6 +157,12 @@ def main(argv: list[str] | None = None, stdout=None, stderr=None) -> int:
     except KeyboardInterrupt:
         print("interrupted: nothing was replaced", file=err)
         return 130
+    except Exception:  # a crash is the toolchain's fault, not the writer's: say so, exit 2
+        import traceback
+
+        traceback.print_exc(file=err)
+        print("internal error in esg-report (please report it with the traceback above)", file=err)
+        return EXIT_USAGE
     finally:
         signal.signal(signal.SIGTERM, previous)
 

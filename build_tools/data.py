@@ -73,6 +73,7 @@ class ReportData:
     groups: dict[str, Group]
     units: dict[str, dict]
     files: list[Path]
+    materiality: dict | None = None
 
     @property
     def year(self) -> int:
@@ -189,9 +190,15 @@ def load_report_data(data_dir: Path) -> ReportData:
         _compute_formulas(kpis, problems)
         _check_reporting_year(kpis, int(meta["report"]["year"]), problems)
         _check_breakdowns(kpis, problems)
+    materiality = None
+    materiality_file = data_dir / "materiality.yml"
+    if materiality_file.exists():
+        files.append(materiality_file)
+        materiality = load_yaml(materiality_file)
+        _validate_schema(materiality, "materiality.schema.json", materiality_file, problems)
     if problems.errors:
         raise DataError(problems)
-    return ReportData(meta=meta, kpis=kpis, groups=groups, units=units, files=files)
+    return ReportData(meta=meta, kpis=kpis, groups=groups, units=units, files=files, materiality=materiality)
 
 
 # --- derived KPIs -----------------------------------------------------------------

@@ -46,6 +46,7 @@ class Provision:
     area: str
     aspect: str | None
     description: dict
+    type: str | None = None  # KPIs: quantitative | narrative
     unverified: str | None = None
 
 
@@ -74,7 +75,8 @@ def load_framework(framework_id: str) -> Framework:
     for item in raw["provisions"]:
         provisions[item["code"]] = Provision(
             code=item["code"], level=item["level"], kind=item["kind"], area=item["area"],
-            aspect=item.get("aspect"), description=item["description"], unverified=item.get("unverified"))
+            aspect=item.get("aspect"), description=item["description"], type=item.get("type"),
+            unverified=item.get("unverified"))
     return Framework(id=raw["id"], name=raw["name"], areas=raw["areas"],
                      aspects={a["id"]: a for a in raw.get("aspects", [])}, levels=raw["levels"],
                      provisions=provisions)

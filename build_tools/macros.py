@@ -19,7 +19,7 @@ from .data import KPI, ReportData, suggest
 from .errors import Diagnostic, RenderError
 from .formatting import Formatter
 from .tables import render_kpi_table
-from .charts import render_kpi_chart
+from .charts import render_kpi_chart, render_materiality
 
 INDEX_PLACEHOLDER = '<div class="content-index" data-content-index="1"></div>'
 _TEMPLATE_NAME = "<chapter>"
@@ -58,6 +58,7 @@ class ChapterRenderer:
             change=self.change,
             kpi_table=self.kpi_table,
             kpi_chart=self.kpi_chart,
+            materiality_matrix=self.materiality_matrix,
             content_index=lambda: INDEX_PLACEHOLDER,
             company_name=escape_text(company["name"][edition_code]),
             short_name=escape_text(company["short_name"][edition_code]),
@@ -143,6 +144,11 @@ class ChapterRenderer:
         selected = self._select(kpis)
         years = [int(y) for y in years] if years else self.data.years
         return render_kpi_chart(self, selected, years, title, kind)
+
+    def materiality_matrix(self) -> str:
+        if not self.data.materiality:
+            raise MacroError("materiality_matrix() needs data/materiality.yml", "see docs/authoring-guide.md")
+        return render_materiality(self, self.data.materiality)
 
     def _select(self, group_or_ids) -> list[KPI]:
         if isinstance(group_or_ids, str):
