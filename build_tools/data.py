@@ -12,6 +12,7 @@ import ast
 import difflib
 import json
 import operator
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, DivisionByZero, InvalidOperation
 from functools import lru_cache
@@ -100,8 +101,10 @@ def load_units() -> dict[str, dict]:
 
 def suggest(word: str, choices) -> str | None:
     """'did you mean' text for an unknown name, or None."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else None
+    # Compare NFKC-folded, case-folded forms so 'm³' finds 'm3' and 'b5.1' finds 'B5.1'.
+    folded = {unicodedata.normalize("NFKC", str(c)).casefold(): c for c in choices}
+    close = difflib.get_close_matches(unicodedata.normalize("NFKC", word).casefold(), list(folded), n=1, cutoff=0.6)
+    return f"did you mean '{folded[close[0]]}'?" if close else None
 
 
 def _validate_schema(document, schema_name: str, file: Path, problems: Diagnostics) -> bool:
@@ -318,11 +321,15 @@ def _check_breakdowns(kpis: dict[str, KPI], problems: Diagnostics) -> None:
             if total_value.amount is None or any(a is None or a.amount is None for a in amounts):
                 continue
             added = sum(a.amount for a in amounts)
-            # Each rounded part may be off by half a unit of its last decimal.
-            tolerance = sum(Decimal(5) / Decimal(10) ** (m.decimals + 1) for m in members) + \
-                Decimal(5) / Decimal(10) ** (total.decimals + 1)
+            # A part shown with decimals may be rounded by half a unit of its last decimal;
+            # whole numbers (headcounts, suppliers) must add up exactly.
+            tolerance = sum(_half_unit(m.decimals) for m in members) + _half_unit(total.decimals)
             if abs(added - total_value.amount) > tolerance:
                 problems.error("data.breakdown-sum",
                                f"the parts of '{total_id}' add up to {added} for {year}, but the total is {total_value.amount}",
                                file=total.file, line=total.line,
                                hint=f"check the values of {', '.join(m.id for m in members)}")
+
+
+def _half_unit(decimals: int) -> Decimal:
+    return Decimal(5) / Decimal(10) ** (decimals + 1) if decimals > 0 else Decimal(0)

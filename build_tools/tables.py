@@ -25,7 +25,7 @@ def render_kpi_table(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
             remark = (value.note or value.reason) if value else None
             if remark:
                 notes.append(escape_text(remark[edition]))
-                marker = f'<sup class="kpi-note-ref">{len(notes)}</sup>'
+                marker = f'<sup class="kpi-note-ref">({len(notes)})</sup>'
             cells.append(f'<td class="num" data-kpi="{kpi.id}" data-year="{year}">{text}{marker}</td>')
         unit = renderer.fmt.unit_label(kpi.unit)
         if renderer.fmt.units[kpi.unit].get("money"):

@@ -1,0 +1,108 @@
+"""Helpers for tests: run the CLI, read PDFs back with poppler and pypdf."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+from pypdf import PdfReader
+
+from build_tools.cli import main
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(args), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def pdf_text(pdf: Path, layout: bool = False, first: int | None = None, last: int | None = None) -> str:
+    cmd = ["pdftotext", "-enc", "UTF-8"]
+    if layout:
+        cmd.append("-layout")
+    if first:
+        cmd += ["-f", str(first)]
+    if last:
+        cmd += ["-l", str(last)]
+    return subprocess.run(cmd + [str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+
+
+def pdf_pages_text(pdf: Path) -> list[str]:
+    return pdf_text(pdf).split("\f")[:-1]
+
+
+def squash(text: str) -> str:
+    """Text without any whitespace: CJK extraction may put spaces anywhere."""
+    return re.sub(r"\s+", "", text)
+
+
+@dataclass
+class Link:
+    page: int  # 0-based page of the link
+    text: str  # words inside the link's rectangle
+    dest_page: int  # 0-based page the link points to
+    dest: str
+
+
+def _words_by_page(pdf: Path) -> list[list[tuple[float, float, float, float, str]]]:
+    xml = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], check=True, capture_output=True).stdout
+    root = etree.fromstring(xml, parser=etree.XMLParser(recover=True))
+    pages = []
+    for page in root.iter("{*}page"):
+        height = float(page.get("height"))
+        words = [(float(w.get("xMin")), height - float(w.get("yMax")), float(w.get("xMax")), height - float(w.get("yMin")),
+                  w.text or "") for w in page.iter("{*}word")]
+        pages.append(words)
+    return pages
+
+
+def pdf_links(pdf: Path) -> list[Link]:
+    """Internal links with the text shown inside them and the page they lead to."""
+    reader = PdfReader(str(pdf))
+    named = reader.named_destinations
+    words = _words_by_page(pdf)
+    links = []
+    for index, page in enumerate(reader.pages):
+        for annot in page.get("/Annots", []) or []:
+            annot = annot.get_object()
+            dest = annot.get("/Dest")
+            if annot.get("/Subtype") != "/Link" or dest is None or str(dest) not in named:
+                continue
+            x0, y0, x1, y1 = (float(v) for v in annot["/Rect"])
+            x0, x1 = min(x0, x1), max(x0, x1)
+            y0, y1 = min(y0, y1), max(y0, y1)
+            inside = [w[4] for w in words[index]
+                      if w[0] >= x0 - 1 and w[2] <= x1 + 1 and w[1] >= y0 - 2 and w[3] <= y1 + 2]
+            target = reader.get_destination_page_number(named[str(dest)])
+            links.append(Link(index, " ".join(inside), target, str(dest)))
+    return links
+
+
+def pdf_outline(pdf: Path) -> list[tuple[int, str, int]]:
+    """(depth, title, 0-based page) of every bookmark."""
+    reader = PdfReader(str(pdf))
+    result = []
+
+    def walk(items, depth):
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+            else:
+                result.append((depth, item.title, reader.get_destination_page_number(item)))
+
+    walk(reader.outline, 0)
+    return result
+
+
+def pdf_fonts(pdf: Path) -> list[dict]:
+    out = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True, text=True).stdout.splitlines()
+    fonts = []
+    for line in out[2:]:
+        parts = line.split()
+        # name type... encoding emb sub uni object ID: read the yes/no columns from the right
+        fonts.append({"name": parts[0], "emb": parts[-5], "sub": parts[-4], "uni": parts[-3]})
+    return fonts
