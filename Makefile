@@ -23,7 +23,7 @@ screenshots: setup-test  ## PNGs of chosen PDF pages and site pages for review
 	$(BIN)/python scripts/screenshots.py
 
 catalogs: setup          ## extract UI strings and update the translation catalogs
-	$(BIN)/python -m build_tools.catalogs update
+	$(BIN)/esg-report catalogs update
 
 setup:
 	@scripts/setup.sh report

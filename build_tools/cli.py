@@ -87,6 +87,32 @@ def cmd_serve(args, out, err) -> int:
     return EXIT_OK
 
 
+def cmd_catalogs(args, out, err) -> int:
+    from . import catalogs
+
+    project = Project.at(args.project)
+    translations = project.root / "translations"
+    if args.action == "update":
+        changed = catalogs.update(translations)
+        for path in changed:
+            print(f"updated {path.relative_to(project.root)}", file=out)
+        if not changed:
+            print("catalogs up to date", file=out)
+        return EXIT_OK
+    if args.action == "compile":
+        for path in catalogs.compile_catalogs(translations):
+            print(f"compiled {path.relative_to(project.root)}", file=out)
+        return EXIT_OK
+    failed = False
+    for item in catalogs.status(translations):
+        print(f"{item.locale}: {item.translated}/{item.total} translated, {item.fuzzy} fuzzy, "
+              f"{len(item.missing)} missing, {len(item.stale)} no longer used", file=out)
+        for message in item.missing:
+            print(f"  missing: {message!r}", file=out)
+        failed |= bool(item.missing or item.fuzzy)
+    return EXIT_FAILED if failed and args.check else EXIT_OK
+
+
 def cmd_new(args, out, err) -> int:
     from .scaffold import create_report
 
@@ -127,6 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--edition", choices=["en", "zh-Hant"], default="en")
     serve.add_argument("--dev-addr", default="127.0.0.1:8000")
     serve.set_defaults(func=cmd_serve)
+
+    cat = sub.add_parser("catalogs", help="UI-string catalogs: update (extract+merge), compile, status")
+    cat.add_argument("action", choices=["update", "compile", "status"])
+    project_arg(cat)
+    cat.add_argument("--check", action="store_true", help="status: exit 1 if anything is missing or fuzzy")
+    cat.set_defaults(func=cmd_catalogs)
 
     new = sub.add_parser("new", help="create a starter bilingual report that builds as it is")
     new.add_argument("directory")

@@ -7,7 +7,6 @@ unknown KPI ids) become ``RenderError`` located at the chapter's file and line.
 
 from __future__ import annotations
 
-import html
 import traceback
 from decimal import Decimal
 from pathlib import Path
@@ -24,15 +23,22 @@ from .charts import render_kpi_chart, render_materiality
 INDEX_PLACEHOLDER = '<div class="content-index" data-content-index="1"></div>'
 _TEMPLATE_NAME = "<chapter>"
 
-# Characters that Markdown (or a table row) would interpret inside inline output.
-_MARKDOWN_SPECIALS = {"*": "&#42;", "_": "&#95;", "`": "&#96;", "|": "&#124;", "[": "&#91;", "]": "&#93;",
-                      "{": "&#123;", "}": "&#125;", "\\": "&#92;", "#": "&#35;", "~": "&#126;", "$": "&#36;"}
+# One pass over the text: HTML's specials, and the characters Markdown (or a table row)
+# would interpret inside inline output. Two passes would escape the first pass's '&' and '#'.
+_ESCAPES = str.maketrans({
+    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
+    "*": "&#42;", "_": "&#95;", "`": "&#96;", "|": "&#124;", "[": "&#91;", "]": "&#93;",
+    "{": "&#123;", "}": "&#125;", "\\": "&#92;", "#": "&#35;", "~": "&#126;", "$": "&#36;",
+})
 
 
-def escape_text(text: str) -> str:
-    """Data text shown literally in HTML and immune to Markdown: '<', '|', '*', '{{' and all."""
-    escaped = html.escape(str(text), quote=True)
-    return "".join(_MARKDOWN_SPECIALS.get(ch, ch) for ch in escaped)
+def escape_text(text) -> str:
+    """Data text shown literally in HTML and immune to Markdown: '<', '|', '*', '{{' and all.
+
+    >>> escape_text("a's <b> | *c* {{ d }}")
+    'a&#39;s &lt;b&gt; &#124; &#42;c&#42; &#123;&#123; d &#125;&#125;'
+    """
+    return str(text).translate(_ESCAPES)
 
 
 class MacroError(Exception):
@@ -115,12 +121,19 @@ class ChapterRenderer:
             attrs += f' data-disclose="{" ".join(kpi.disclose)}"'
         return f'<span class="kpi"{attrs}>{escape_text(text)}</span>'
 
-    def kpi(self, kpi_id, year=None, unit=True) -> str:
-        """A KPI's value for a year (default: the reporting year), formatted for this edition."""
+    def kpi(self, kpi_id, year=None, unit=True, zero=None) -> str:
+        """A KPI's value for a year (default: the reporting year), formatted for this edition.
+
+        ``zero`` is the wording used when the value is 0 ("no", "零"), so a sentence can keep
+        its words while the figure still comes from data.
+        """
         kpi, year = self._kpi(kpi_id), self._year(year)
         if year not in kpi.values:
             raise MacroError(f"KPI '{kpi.id}' has no value for {year}",
                              f"add {year} under values in {Path(kpi.file).name}, or ask for another year")
+        value = kpi.value(year)
+        if zero is not None and value.amount is not None and value.amount == 0:
+            return self._wrap(kpi, str(zero), year)
         return self._wrap(kpi, self.format_value(kpi, year, unit), year)
 
     def change(self, kpi_id, from_year=None, to_year=None) -> str:

@@ -37,6 +37,7 @@ def render_kpi_table(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
             f'<td class="unit">{escape_text(unit)}</td>{"".join(cells)}'
             f'<td class="code">{escape_text(disclose)}</td></tr>'
         )
+    labels = {"indicator": _("Indicator"), "unit": _("Unit"), "code": _("Code")}
     head = "".join(f'<th scope="col" class="num">{year}</th>' for year in years)
     caption_html = f"<caption>{escape_text(caption)}</caption>" if caption else ""
     notes_html = ""
@@ -46,7 +47,7 @@ def render_kpi_table(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
     return (
         '<div class="kpi-table-wrap" tabindex="0">'
         f'<table class="kpi-table">{caption_html}<thead><tr>'
-        f'<th scope="col">{_("Indicator")}</th><th scope="col">{_("Unit")}</th>{head}'
-        f'<th scope="col">{_("Code")}</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        f'<th scope="col">{labels["indicator"]}</th><th scope="col">{labels["unit"]}</th>{head}'
+        f'<th scope="col">{labels["code"]}</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
         f"{notes_html}</div>"
     )
