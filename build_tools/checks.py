@@ -9,7 +9,8 @@ from .data import load_report_data
 from .errors import Diagnostics
 from .project import Project
 
-_NUMBER = re.compile(r"(?<![\w.,#/-])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+|\d{3,})(?![\w.,%]*\w)")
+# A figure: not part of a word, code, phone number or range ("APG-2575", "400-168-1351").
+_NUMBER = re.compile(r"(?<![\w.,#/-])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+|\d{3,})(?!-\d)(?![\w.,%]*\w)")
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 

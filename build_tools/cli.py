@@ -52,8 +52,8 @@ def cmd_build(args, out, err) -> int:
     if code == EXIT_OK:
         target = output or project.site_dir
         for result in results:
-            pdf = f", PDF {Path(result.pdf).relative_to(target.parent)}" if result.pdf else ""
-            print(f"  {result.edition}: site {target.name}/{result.edition}/{pdf}", file=out)
+            pdf = f", PDF {result.pdf}" if result.pdf else ""
+            print(f"  {result.edition}: site {target / result.edition}/{pdf}", file=out)
         print(f"built in {time.monotonic() - started:.1f} s", file=out)
     else:
         print("build failed: the previous site/ was left as it was", file=err)

@@ -1,0 +1,101 @@
+"""macros.py: writers' macros, sandboxing, and errors located in the chapter."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from build_tools.errors import RenderError
+from build_tools.project import Project
+from build_tools.site import EditionContext
+
+
+@pytest.fixture
+def renderers(starter):
+    project = Project.at(starter)
+    return {e: EditionContext(project, e).renderer for e in ("en", "zh-Hant")}
+
+
+def render(renderer, source: str) -> str:
+    return renderer.render(source, Path("content/en/page.md"))
+
+
+def error_of(renderer, source: str):
+    with pytest.raises(RenderError) as caught:
+        render(renderer, source)
+    [diagnostic] = caught.value.diagnostics.items
+    return diagnostic
+
+
+def test_kpi_value_per_edition(renderers):
+    assert ">341 suppliers</span>" in render(renderers["en"], '{{ kpi("suppliers_total") }}')
+    assert ">341家</span>" in render(renderers["zh-Hant"], '{{ kpi("suppliers_total") }}')
+
+
+def test_kpi_marks_its_disclosure(renderers):
+    html = render(renderers["en"], '{{ kpi("suppliers_total", year=2023, unit=False) }}')
+    assert html == '<span class="kpi" data-kpi="suppliers_total" data-year="2023" data-disclose="B5.1">326</span>'
+
+
+def test_zero_wording(renderers):
+    assert ">no</span>" in render(renderers["en"], '{{ kpi("corruption_cases", zero="no") }}')
+    assert ">341 suppliers<" in render(renderers["en"], '{{ kpi("suppliers_total", zero="no") }}')
+
+
+def test_change_between_years(renderers):
+    assert ">increased by 4.6%<" in render(renderers["en"], '{{ change("suppliers_total") }}')
+    assert ">上升4.6%<" in render(renderers["zh-Hant"], '{{ change("suppliers_total") }}')
+
+
+def test_unknown_kpi_id_names_line_and_suggests(renderers):
+    error = error_of(renderers["en"], 'Intro.\n\nWe have {{ kpi("supliers_total") }} suppliers.\n')
+    assert (error.code, error.file, error.line) == ("macro", "content/en/page.md", 3)
+    assert error.message == "unknown KPI id 'supliers_total'"
+    assert error.hint == "did you mean 'suppliers_total'?"
+
+
+def test_jinja_syntax_error_names_line(renderers):
+    error = error_of(renderers["en"], "One\nTwo {{ kpi('x' }}\n")
+    assert (error.code, error.line) == ("jinja.syntax", 2)
+
+
+def test_undefined_name_fails_instead_of_printing_nothing(renderers):
+    error = error_of(renderers["en"], "Line one\n\nThe {{ compnay_name }} report\n")
+    assert (error.code, error.line) == ("jinja.undefined", 3)
+    assert "'compnay_name' is undefined" in error.message
+
+
+def test_year_without_value(renderers):
+    error = error_of(renderers["en"], '{{ kpi("suppliers_total", year=2019) }}')
+    assert error.message == "KPI 'suppliers_total' has no value for 2019"
+
+
+def test_sandbox_blocks_python_internals(renderers):
+    error = error_of(renderers["en"], "{{ kpi.__globals__ }}")
+    assert error.code.startswith("jinja")
+
+
+def test_hostile_note_is_shown_literally(starter):
+    kpis = starter / "data" / "kpis" / "example.yml"
+    document = yaml.safe_load(kpis.read_text("utf-8"))
+    supplier = next(k for k in document["kpis"] if k["id"] == "suppliers_total")
+    supplier["values"][2024]["note"]["en"] = "<script>alert(1)</script> | *bold* {{ kpi('x') }}"
+    kpis.write_text(yaml.safe_dump(document, allow_unicode=True), "utf-8")
+    renderer = EditionContext(Project.at(starter), "en").renderer
+    html = render(renderer, '{{ kpi_table(["suppliers_total"]) }}')
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &#124; &#42;bold&#42; &#123;&#123; kpi(&#39;x&#39;) &#125;&#125;" in html
+
+
+def test_kpi_table_lists_years_units_and_codes(renderers):
+    html = render(renderers["zh-Hant"], '{{ kpi_table(["water_consumption"]) }}')
+    assert "<th scope=\"col\">指標</th>" in html
+    assert ">2022</th>" in html and ">2024</th>" in html
+    assert "總耗水量" in html and "立方米" in html and "57,210" in html
+    assert 'data-disclose="A2.2"' in html
+
+
+def test_kpi_chart_has_text_alternative(renderers):
+    html = render(renderers["zh-Hant"], '{{ kpi_chart(["water_consumption"]) }}')
+    assert 'role="img"' in html
+    assert "總耗水量 2024: 57,210立方米" in html
