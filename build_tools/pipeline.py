@@ -146,8 +146,7 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
         results = _run(project, editions, staging, pdf, jobs)
         for result in results:
             problems.extend(result.problems)
-        if not problems.errors:
-            compare_editions(results, problems, project)
+        compare_editions([r for r in results if r.pages], problems, project)
         if problems.errors:
             return results, problems
         for code in all_editions:  # keep the last good build of editions not rebuilt now

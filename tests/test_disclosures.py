@@ -1,0 +1,106 @@
+"""disclosures.py and the comply-or-explain rules, on the starter report."""
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from build_tools.disclosures import load_framework, scan_page
+from build_tools.pipeline import build_report
+from build_tools.project import Project
+
+
+def build_sites(report: Path, tmp_path: Path):
+    return build_report(Project.at(report), pdf=False, output=tmp_path / "out" / "site")
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text("utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new), "utf-8")
+
+
+def test_frameworks_have_the_documented_provisions():
+    fy2024 = load_framework("hkex-esg-2024")
+    assert len(fy2024.provisions) == 51
+    levels = [p.level for p in fy2024.provisions.values()]
+    assert levels.count("mandatory") == 3 and levels.count("comply_or_explain") == 48
+    fy2025 = load_framework("hkex-esg-2025")
+    assert {"D-GOV", "D-MT-GHG12"} <= set(fy2025.provisions)
+    assert fy2025.provisions["D-MT-GHG12"].level == "mandatory"
+    assert "A4.1" not in fy2025.provisions
+    assert all(p.unverified for p in fy2025.provisions.values() if p.kind == "climate")
+
+
+def test_scan_page_attaches_blocks_to_their_heading():
+    html = ('<h1 id="top">3.3 Supply Chain</h1><p>x</p>'
+            '<h2 id="sustainable" data-disclose="B5.3">3.3.2 Sustainable Supply Chain</h2>'
+            '<p><span class="kpi" data-disclose="B5.1">1,075</span></p>')
+    headings, locations = scan_page(html, "supply.md", "supply/")
+    assert [(h.number, h.title) for h in headings] == [("3.3", "Supply Chain"), ("3.3.2", "Sustainable Supply Chain")]
+    assert [(l.code, l.anchor, l.number) for l in locations] == [("B5.3", "sustainable", "3.3.2"), ("B5.1", "sustainable", "3.3.2")]
+
+
+def test_starter_index_lists_every_provision(starter, tmp_path):
+    _, problems = build_sites(starter, tmp_path)
+    assert not problems.items, [d.format() for d in problems.items]
+    for edition in ("en", "zh-Hant"):
+        exported = json.loads((tmp_path / "out" / "site" / edition / "downloads" / "content-index.json").read_text("utf-8"))
+        codes = [row["code"] for row in exported["provisions"]]
+        assert codes == list(load_framework("hkex-esg-2024").provisions)
+        assert all(row["status"] == "disclosed" and row["locations"] for row in exported["provisions"])
+
+
+def test_untagged_unexplained_provision_fails_naming_it(starter, tmp_path):
+    for edition in ("en", "zh-Hant"):
+        replace_in(starter / "content" / edition / "social.md", 'data-disclose="B4 B4.1 B4.2"', "")
+    _, problems = build_sites(starter, tmp_path)
+    [error] = problems.errors
+    assert error.code == "index.unexplained"
+    assert error.message == "3 provision(s) of hkex-esg-2024 are neither disclosed nor explained: B4, B4.1, B4.2"
+    assert not (tmp_path / "out" / "site").exists()
+
+
+def test_explanation_satisfies_comply_or_explain(starter, tmp_path):
+    for edition in ("en", "zh-Hant"):
+        replace_in(starter / "content" / edition / "social.md", 'data-disclose="B4 B4.1 B4.2"', "")
+    explanations = {code: {"en": "No such risk in our operations.", "zh-Hant": "本集團業務並無此風險。"}
+                    for code in ("B4", "B4.1", "B4.2")}
+    (starter / "data" / "disclosures.yml").write_text(yaml.safe_dump({"explanations": explanations}, allow_unicode=True), "utf-8")
+    _, problems = build_sites(starter, tmp_path)
+    assert not problems.errors
+    exported = json.loads((tmp_path / "out" / "site" / "zh-Hant" / "downloads" / "content-index.json").read_text("utf-8"))
+    row = next(r for r in exported["provisions"] if r["code"] == "B4.1")
+    assert (row["status"], row["explanation"]) == ("explained", "本集團業務並無此風險。")
+    page = (tmp_path / "out" / "site" / "en" / "content-index" / "index.html").read_text("utf-8")
+    assert "No such risk in our operations." in page
+
+
+def test_unknown_tag_fails_with_suggestion(starter, tmp_path):
+    page = starter / "content" / "en" / "social.md"
+    replace_in(page, 'data-disclose="B5 B5.2', 'data-disclose="B5 B52')
+    _, problems = build_sites(starter, tmp_path)
+    unknown = [e for e in problems.errors if e.code == "index.unknown-code"]
+    assert len(unknown) == 1
+    assert unknown[0].message == "'B52' is not a provision of hkex-esg-2024"
+    assert unknown[0].hint == "did you mean 'B5.2'?"
+    assert unknown[0].file == str(page)
+    assert 'data-disclose="B5 B52' in page.read_text("utf-8").splitlines()[unknown[0].line - 1]
+
+
+def test_editions_must_disclose_the_same(starter, tmp_path):
+    replace_in(starter / "content" / "zh-Hant" / "social.md", 'data-disclose="B8 B8.1"', 'data-disclose="B8"')
+    _, problems = build_sites(starter, tmp_path)
+    [error] = [e for e in problems.errors if e.code == "editions.disclosures"]
+    assert "social.md#b8: en=['B8', 'B8.1', 'B8.2'] zh-Hant=['B8', 'B8.2']" in error.message
+
+
+def test_2025_code_adds_part_d(starter, tmp_path):
+    replace_in(starter / "data" / "report.yml", "framework: hkex-esg-2024", "framework: hkex-esg-2025")
+    _, problems = build_sites(starter, tmp_path)
+    unknown = {re.search(r"'([^']+)',? (which )?is not a provision", e.message).group(1)
+               for e in problems.errors if e.code == "index.unknown-code"}
+    assert unknown == {"A1.2", "A4", "A4.1"}  # climate items moved to Part D
+    unexplained = next(e for e in problems.errors if e.code == "index.unexplained")
+    assert "D-GOV" in unexplained.message and "D-MT-GHG12" in unexplained.message
