@@ -65,6 +65,7 @@ class ChapterRenderer:
             kpi_table=self.kpi_table,
             kpi_chart=self.kpi_chart,
             materiality_matrix=self.materiality_matrix,
+            group_title=self.group_title,
             content_index=lambda: INDEX_PLACEHOLDER,
             company_name=escape_text(company["name"][edition_code]),
             short_name=escape_text(company["short_name"][edition_code]),
@@ -157,6 +158,13 @@ class ChapterRenderer:
         selected = self._select(kpis)
         years = [int(y) for y in years] if years else self.data.years
         return render_kpi_chart(self, selected, years, title, kind)
+
+    def group_title(self, group_id) -> str:
+        """The title of a KPI group in this edition (for headings above its table)."""
+        if group_id not in self.data.groups:
+            raise MacroError(f"unknown KPI group '{group_id}'", suggest(str(group_id), self.data.groups)
+                             or "groups are the `group:` of data/kpis/*.yml")
+        return escape_text(self.data.groups[group_id].title[self.edition])
 
     def materiality_matrix(self) -> str:
         if not self.data.materiality:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from lxml import html as lxml_html
 
-from .disclosures import Location
+from .disclosures import heading_text, split_number
 from .errors import PrintError
 from .macros import INDEX_PLACEHOLDER
 
@@ -49,6 +49,19 @@ class PrintEntry:
     title: str
 
 
+def contents_level(tag_level: int, number: str) -> int | None:
+    """Level of a heading in the contents and the PDF outline, from its section number.
+
+    Page titles without a number and chapters ('1', 'Appendix I') are level 1, sections ('1.2')
+    level 2; deeper sections and unnumbered sub-headings are not listed. Using the number rather
+    than the HTML level lets a section be a page of its own (its title is an h1 on the web).
+    """
+    if not number:
+        return 1 if tag_level == 1 else None
+    depth = 1 if not number[0].isdigit() else number.count(".") + 1
+    return depth if depth <= 2 else None
+
+
 def _rewrite_page(page, slugs_by_url: dict[str, str], site_dir: Path) -> tuple[str, list[PrintEntry]]:
     slug = page_slug(page.url)
     root = lxml_html.fragment_fromstring(page.html, create_parent="div")
@@ -66,10 +79,12 @@ def _rewrite_page(page, slugs_by_url: dict[str, str], site_dir: Path) -> tuple[s
         if not urlsplit(src).scheme:
             image.set("src", (page_dir / src).resolve().as_uri())
     entries = []
-    for heading in root.xpath(".//h1|.//h2"):
-        from .disclosures import heading_text, split_number
+    for heading in root.xpath(".//h1|.//h2|.//h3"):
         number, title = split_number(heading_text(heading))
-        entries.append(PrintEntry(int(heading.tag[1]), heading.get("id", ""), number, title))
+        level = contents_level(int(heading.tag[1]), number)
+        if level:
+            heading.set("data-toc-level", str(level))  # print.css: bookmarks and running header
+            entries.append(PrintEntry(level, heading.get("id", ""), number, title))
     body = "".join(lxml_html.tostring(child, encoding="unicode") for child in root)
     if root.text:
         body = root.text + body
@@ -115,7 +130,7 @@ def assemble(context, site_dir: Path) -> str:
         report=meta["report"],
         stock_codes=meta["company"]["stock_codes"],
         chapters=chapters,
-        contents=[e for e in contents if e.level <= 2],
+        contents=contents,
         stylesheet=css,
         approved=meta["report"]["approved"],
         approved_text=context.formatter.date(meta["report"]["approved"]),
