@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
 
-from .data import load_report_data
+import opencc
+
+from .data import ReportData
 from .errors import Diagnostics
 from .project import Project
 
@@ -15,9 +19,8 @@ _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 
 
-def typed_numbers(project: Project, problems: Diagnostics) -> None:
+def typed_numbers(project: Project, data: ReportData, problems: Diagnostics) -> None:
     """Warn about numbers typed in a chapter that equal a KPI value: they belong in data/."""
-    data = load_report_data(project.data_dir)
     known: dict[Decimal, str] = {}
     for kpi in data.kpis.values():
         for year, value in kpi.values.items():
@@ -38,3 +41,61 @@ def typed_numbers(project: Project, problems: Diagnostics) -> None:
                                          f"the number {match.group(1)} is typed here but is the value of KPI {known[amount]}",
                                          file=str(path), line=number, col=match.start(1) + 1,
                                          hint=f"write {{{{ kpi(\"{known[amount].split()[0]}\") }}}} so both editions use data/")
+
+
+# --- Simplified characters in the Traditional Chinese edition ------------------------
+
+@lru_cache(maxsize=1)
+def _simplified_only() -> frozenset[str]:
+    """Characters that are Simplified forms only, from OpenCC's own dictionaries.
+
+    A character OpenCC converts from Simplified (STCharacters) is Simplified-only unless it is
+    also one of its own Traditional candidates (台, 准, 里) or the standard Hong Kong or
+    Taiwan form of a character (床, 秘, 峰): converting text and comparing would flag those.
+    """
+    folder = Path(opencc.__file__).parent / "dictionary"
+
+    def entries(name):
+        for line in (folder / name).read_text("utf-8").splitlines():
+            key, _, values = line.partition("\t")
+            yield key, values.split()
+
+    standard_variants = {v for name in ("HKVariants.txt", "TWVariants.txt") for _, values in entries(name) for v in values}
+    return frozenset(key for key, values in entries("STCharacters.txt")
+                     if len(key) == 1 and key not in values and key not in standard_variants)
+
+
+def _allowed_phrases(project: Project) -> list[str]:
+    path = project.root / "translations" / "simplified-allowlist.txt"
+    if not path.exists():
+        return []
+    return [line.strip() for line in path.read_text("utf-8").splitlines() if line.strip() and not line.startswith("#")]
+
+
+def simplified_characters(project: Project, problems: Diagnostics, edition: str = "zh-Hant") -> None:
+    """Error for each Simplified-only character in the Chinese chapters (allow-listed phrases excepted)."""
+    simplified = _simplified_only()
+    allowed = _allowed_phrases(project)
+    files = sorted(project.content_dir(edition).rglob("*.md")) + sorted(project.data_dir.rglob("*.yml"))
+    for path in files:
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+            masked = line
+            for phrase in allowed:
+                masked = masked.replace(phrase, " " * len(phrase))
+            for col, char in enumerate(masked, start=1):
+                if char in simplified:
+                    problems.error("i18n.simplified", f"Simplified character '{char}' in the Traditional Chinese edition",
+                                   file=str(path), line=number, col=col,
+                                   hint=f"use the Traditional form ({_to_traditional(char)}), or add the quoted name "
+                                        "to translations/simplified-allowlist.txt")
+
+
+def _to_traditional(char: str) -> str:
+    return opencc.OpenCC("s2hk").convert(char)
+
+
+def check_sources(project: Project, data: ReportData, problems: Diagnostics, editions: list[str]) -> None:
+    """The checks that read chapter sources directly (no rendering needed)."""
+    typed_numbers(project, data, problems)
+    if "zh-Hant" in editions:
+        simplified_characters(project, problems)

@@ -18,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .checks import check_sources
 from .data import load_report_data
 from .disclosures import canonical_number, export_csv, export_json
 from .errors import Diagnostics, ReportError
@@ -142,6 +143,7 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".site-staging-", dir=output.parent))
     problems = Diagnostics()
+    check_sources(project, data, problems, editions)
     try:
         results = _run(project, editions, staging, pdf, jobs)
         for result in results:
