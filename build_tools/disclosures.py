@@ -252,7 +252,9 @@ def export_rows(framework: Framework, groups: list[IndexGroup], edition: str) ->
                 "aspect": framework.aspects[p.aspect]["title"][edition] if p.aspect in framework.aspects else "",
                 "description": p.description[edition],
                 "status": "disclosed" if row.locations else "explained",
-                "locations": [f"{loc.number} {loc.title}".strip() + f" ({loc.page_url}#{loc.anchor})" for loc in row.locations],
+                "locations": [{"section": loc.number, "title": loc.title,
+                               "url": f"{loc.page_url}#{loc.anchor}" if loc.anchor else loc.page_url}
+                              for loc in row.locations],
                 "explanation": row.explanation[edition] if row.explanation and not row.locations else "",
             })
     return rows
@@ -269,5 +271,6 @@ def export_csv(framework: Framework, groups: list[IndexGroup], edition: str) -> 
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in export_rows(framework, groups, edition):
-        writer.writerow({**row, "locations": "; ".join(row["locations"])})
+        places = [f"{loc['section']} {loc['title']} ({loc['url']})".strip() for loc in row["locations"]]
+        writer.writerow({**row, "locations": "; ".join(places)})
     return buffer.getvalue()

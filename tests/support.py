@@ -46,6 +46,7 @@ class Link:
     text: str  # words inside the link's rectangle
     dest_page: int  # 0-based page the link points to
     dest: str
+    top: int = 0  # top of the annotation, to tell lines apart
 
 
 def _words_by_page(pdf: Path) -> list[list[tuple[float, float, float, float, str]]]:
@@ -61,11 +62,15 @@ def _words_by_page(pdf: Path) -> list[list[tuple[float, float, float, float, str
 
 
 def pdf_links(pdf: Path) -> list[Link]:
-    """Internal links with the text shown inside them and the page they lead to."""
+    """Internal links, one per annotation, with the words inside its rectangle.
+
+    WeasyPrint writes one annotation per line box of a link (and one for a ::after page
+    number), so a wrapped title gives several; the page number sits in the last one.
+    """
     reader = PdfReader(str(pdf))
     named = reader.named_destinations
     words = _words_by_page(pdf)
-    links = []
+    links: list[Link] = []
     for index, page in enumerate(reader.pages):
         for annot in page.get("/Annots", []) or []:
             annot = annot.get_object()
@@ -73,13 +78,23 @@ def pdf_links(pdf: Path) -> list[Link]:
             if annot.get("/Subtype") != "/Link" or dest is None or str(dest) not in named:
                 continue
             x0, y0, x1, y1 = (float(v) for v in annot["/Rect"])
-            x0, x1 = min(x0, x1), max(x0, x1)
-            y0, y1 = min(y0, y1), max(y0, y1)
+            x0, x1, y0, y1 = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
             inside = [w[4] for w in words[index]
                       if w[0] >= x0 - 1 and w[2] <= x1 + 1 and w[1] >= y0 - 2 and w[3] <= y1 + 2]
-            target = reader.get_destination_page_number(named[str(dest)])
-            links.append(Link(index, " ".join(inside), target, str(dest)))
+            links.append(Link(index, " ".join(inside), reader.get_destination_page_number(named[str(dest)]),
+                              str(dest), round(y1)))
     return links
+
+
+def page_number_links(links: list[Link], pattern: str) -> list[tuple[Link, int]]:
+    """Links whose text ends with a page number (pattern has one group), one per line of text."""
+    seen, result = set(), []
+    for link in links:
+        match = re.search(pattern, link.text)
+        if match and (link.page, link.dest, link.top) not in seen:
+            seen.add((link.page, link.dest, link.top))
+            result.append((link, int(match.group(1))))
+    return result
 
 
 def pdf_outline(pdf: Path) -> list[tuple[int, str, int]]:
