@@ -1,0 +1,119 @@
+"""The sample report (Ascentage Pharma ESG Report 2024): structure and figures in both editions."""
+
+import json
+import re
+
+import pytest
+
+from build_tools.project import TOOLCHAIN_ROOT
+from support import pdf_outline, pdf_text, squash
+
+
+@pytest.mark.parametrize("edition, figures", [
+    ("en", ["RMB947.2 million", "541 issued patents", "a total of 1,075 suppliers, among which 978 were in Mainland",
+            "8.75 training hours per employee", "April 15, 2025"]),
+    ("zh-Hant", ["人民幣947.2百萬元", "541項已授權專利", "共有1,075家供應商，其中978家位於中國內地", "8.75小時", "2025年4月15日"]),
+])
+def test_seed_figures_in_each_pdf_in_its_locale(sample_build, edition, figures):
+    _, pdfs, _ = sample_build
+    text = squash(pdf_text(pdfs[edition]))
+    for figure in figures:
+        assert squash(figure) in text, figure
+
+
+def test_supplier_figures_come_from_data_in_both_editions(sample_build):
+    output, _, _ = sample_build
+    en = (output / "en" / "3-quality" / "supply-chain-management" / "index.html").read_text("utf-8")
+    zh = (output / "zh-Hant" / "3-quality" / "supply-chain-management" / "index.html").read_text("utf-8")
+    for page in (en, zh):
+        assert re.search(r'data-kpi="suppliers_total"[^>]*>1,075', page)
+        assert re.search(r'data-kpi="suppliers_mainland_hk_macau_taiwan"[^>]*>978', page)
+
+
+CONTENTS_PAGE = [  # the published report's contents page (printed order and numbering)
+    'About this Report',
+    'Highlights and Performance',
+    'Message from Management',
+    'About Ascentage Pharma',
+    '1 Corporate Governance and Solid Foundations',
+    '1.1 Corporate Governance',
+    '1.2 Business Ethics',
+    '2 Global Presence & R&D and Innovation',
+    '2.1 R&D and Innovation',
+    '2.2 Intellectual Property Rights',
+    '2.3 R&D Ethics and Morals',
+    '3 Strict Quality Control and Sustainable Supply',
+    '3.1 Quality and Safety',
+    '3.2 Service Excellence',
+    '3.3 Supply Chain Management',
+    '4 Green Production, Safety Assurance',
+    '4.1 Environmental Management',
+    '4.2 Tackling Climate Change',
+    '4.3 Emission Management',
+    '4.4 Occupational Health and Safety',
+    '5 Empowering Talents to Create Warmth Together',
+    '5.1 Employment',
+    '5.2 Talent Development',
+    '5.3 Care and Welfare',
+    '5.4 Welcoming Community',
+    'Appendix I ESG Key Performance Indicators (KPIs)',
+    'Appendix II Hong Kong Stock Exchange Environmental, Social and Governance Reporting Code Content Index',
+]
+
+
+def _number(title: str) -> str:
+    match = re.match(r"(\d+(?:\.\d+)*|Appendix [IVX]+|附錄[一二三四五六七八九十]+)\s", title)
+    if not match:
+        return ""
+    return {"附錄一": "Appendix I", "附錄二": "Appendix II"}.get(match.group(1), match.group(1))
+
+
+def test_contents_entries_exist_in_both_editions_in_order(sample_build):
+    _, pdfs, _ = sample_build
+    expected = CONTENTS_PAGE
+    en = [title for _, title, _ in pdf_outline(pdfs["en"])]
+    zh = [title for _, title, _ in pdf_outline(pdfs["zh-Hant"])]
+    assert len(en) == len(expected) == len(zh)
+    for want, got_en, got_zh in zip(expected, en, zh):
+        assert squash(got_en).lower() == squash(want).lower(), (want, got_en)
+        assert _number(got_zh) == _number(want), (want, got_zh)
+
+
+def test_index_is_complete(sample_build):
+    output, _, _ = sample_build
+    for edition in ("en", "zh-Hant"):
+        index = json.loads((output / edition / "downloads" / "content-index.json").read_text("utf-8"))
+        assert len(index["provisions"]) == 51
+        for row in index["provisions"]:
+            assert row["locations"] or row["explanation"], row["code"]
+
+
+def test_both_editions_build_without_warnings(sample_build):
+    _, _, problems = sample_build
+    assert not problems.items, [d.format() for d in problems.items]
+
+
+def test_no_simplified_characters_in_the_chinese_edition():
+    from build_tools.checks import simplified_characters
+    from build_tools.errors import Diagnostics
+    from build_tools.project import Project
+
+    problems = Diagnostics()
+    simplified_characters(Project.at(TOOLCHAIN_ROOT), problems)
+    assert not problems.items, [d.format() for d in problems.items[:10]]
+
+
+def test_simplified_check_catches_a_simplified_character(tmp_path):
+    from build_tools.checks import simplified_characters
+    from build_tools.errors import Diagnostics
+    from build_tools.project import Project
+
+    page = tmp_path / "content" / "zh-Hant" / "page.md"
+    page.parent.mkdir(parents=True)
+    (tmp_path / "data").mkdir()
+    page.write_text("# 標題\n\n本集團的供应商遍佈全球，臨床試驗在台灣進行。\n", "utf-8")
+    problems = Diagnostics()
+    simplified_characters(Project.at(tmp_path), problems)
+    [error] = problems.items
+    assert (error.line, error.col) == (3, 6)
+    assert error.message == "Simplified character '应' in the Traditional Chinese edition"
