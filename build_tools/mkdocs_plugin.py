@@ -69,7 +69,11 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
         try:
             return self.context.render_chapter(Path(page.file.abs_src_path))
         except ReportError as exc:
-            raise PluginError(str(exc)) from exc
+            # Collected, not raised: every broken chapter is reported in one run, and the
+            # pipeline will not publish a build that has errors.
+            self.context.problems.extend(exc.diagnostics)
+            self.context.render_failed = True
+            return f"# {page.file.src_uri}\n"
 
     def on_page_content(self, html, page, config, files):
         self.context.collect_page(page.file.src_uri, page.url, page.title or "", html, page.meta)
@@ -78,6 +82,8 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
     def on_env(self, env, config, files):
         ctx = self.context
         _title_sections(self.nav.items)
+        if ctx.render_failed:  # the index of a half-rendered edition would only add noise
+            return env
         ctx.check_disclosures()
         if ctx.index_page:
             for file in files.documentation_pages():

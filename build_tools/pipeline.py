@@ -49,6 +49,8 @@ def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = Tru
     except ReportError as exc:
         context.problems.extend(exc.diagnostics)
         return result
+    if context.render_failed:
+        return result  # no pages: nothing to compare with the other edition
     pages = context.ordered_pages
     result.pages = [p.src for p in pages]
     result.headings = {p.src: [(canonical_number(h.number), h.anchor) for h in p.headings] for p in pages}

@@ -60,6 +60,7 @@ class EditionContext:
         self.pages: dict[str, RenderedPage] = {}
         self.nav_order: list[str] = []
         self.index_page: str | None = None
+        self.render_failed = False
 
     # --- naming -----------------------------------------------------------------
     @property

@@ -1,0 +1,105 @@
+"""The command line: exit codes, messages a writer sees, and a site that is never half-replaced."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from support import run_cli
+
+
+def snapshot(site: Path) -> dict:
+    return {str(p.relative_to(site)): p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()}
+
+
+def break_kpi(report: Path) -> None:
+    page = report / "content" / "en" / "environmental.md"
+    lines = page.read_text("utf-8").splitlines()
+    lines[4] = lines[4] + ' We emitted {{ kpi("nox_emission") }}.'
+    page.write_text("\n".join(lines) + "\n", "utf-8")
+
+
+def test_new_report_builds_cleanly_in_strict_mode(tmp_path):
+    code, out, err = run_cli("new", str(tmp_path / "fresh"), "--company", "Lantau Example Limited")
+    assert code == 0, err
+    code, out, err = run_cli("build", str(tmp_path / "fresh"), "--strict")
+    assert code == 0, err
+    assert "error" not in err and "warning" not in err
+    for edition in ("en", "zh-Hant"):
+        assert (tmp_path / "fresh" / "site" / edition / f"esg-report-{edition}.pdf").read_bytes().startswith(b"%PDF")
+        assert (tmp_path / "fresh" / "site" / edition / "index.html").exists()
+
+
+def test_new_refuses_a_non_empty_directory(tmp_path):
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+    code, _, err = run_cli("new", str(tmp_path / "taken"))
+    assert code == 2 and "exists and is not empty" in err
+
+
+def test_unknown_kpi_fails_naming_file_and_line_and_keeps_the_last_site(starter):
+    code, _, err = run_cli("build", str(starter), "--no-pdf")
+    assert code == 0, err
+    before = snapshot(starter / "site")
+    break_kpi(starter)
+    code, out, err = run_cli("build", str(starter))
+    assert code == 1
+    assert "content/en/environmental.md:5: error: unknown KPI id 'nox_emission' [macro]" in err
+    assert "hint: did you mean 'nox_emissions'?" in err
+    assert "the previous site/ was left as it was" in err
+    assert snapshot(starter / "site") == before
+    assert not list(starter.glob(".site-staging-*"))
+
+
+def test_check_reports_json_for_ci(starter):
+    break_kpi(starter)
+    code, out, _ = run_cli("check", str(starter), "--format", "json")
+    assert code == 1
+    [problem] = json.loads(out)
+    assert problem["file"].endswith("content/en/environmental.md")
+    assert (problem["line"], problem["severity"], problem["code"]) == (5, "error", "macro")
+
+
+def test_warnings_fail_only_under_strict(starter):
+    page = starter / "content" / "en" / "social.md"
+    page.write_text(page.read_text("utf-8") + "\nWe work with 341 suppliers.\n", "utf-8")
+    code, out, _ = run_cli("check", str(starter))
+    assert code == 0
+    assert "warning: the number 341 is typed here but is the value of KPI suppliers_total (2024)" in out
+    code, _, _ = run_cli("check", str(starter), "--strict")
+    assert code == 1
+
+
+def test_one_edition_keeps_the_other(starter):
+    assert run_cli("build", str(starter), "--no-pdf")[0] == 0
+    zh_before = snapshot(starter / "site" / "zh-Hant")
+    code, out, err = run_cli("build", str(starter), "--edition", "en", "--no-pdf")
+    assert code == 0, err
+    assert snapshot(starter / "site" / "zh-Hant") == zh_before
+
+
+def test_usage_error_exits_2():
+    code, _, err = run_cli("build", "--edition", "fr")
+    assert code == 2
+    assert "invalid choice: 'fr'" in err
+
+
+def test_interrupted_build_leaves_the_previous_site(starter):
+    assert run_cli("build", str(starter), "--no-pdf")[0] == 0
+    before = snapshot(starter / "site")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-m", "build_tools", "build", str(starter)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(starter.glob(".site-staging-*/*/*.pdf.part")):
+        time.sleep(0.05)  # wait until the PDF step is writing
+    assert list(starter.glob(".site-staging-*")), "the build never reached the PDF step"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "interrupted: nothing was replaced" in err
+    assert snapshot(starter / "site") == before
+    assert not list(starter.glob(".site-staging-*"))
