@@ -17,7 +17,7 @@ from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 
 from .errors import ReportError
 from .project import Project
-from .site import EDITION_ENV, EditionContext, edition_links
+from .site import EDITION_ENV, EditionContext, edition_links, traditional_jieba_dictionary
 
 log = get_plugin_logger(__name__)
 
@@ -46,10 +46,19 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
         for directory in reversed(theme_dirs):
             if directory not in config.theme.dirs:
                 config.theme.dirs.insert(0, directory)
+        search = config.plugins.get("material/search")
+        if search is not None and ctx.edition.code == "zh-Hant" and not search.config.get("jieba_dict"):
+            dictionary = traditional_jieba_dictionary()
+            if dictionary:
+                search.config.jieba_dict = str(dictionary)
         editions = list(ctx.data.meta["editions"])
-        config.extra["alternate"] = edition_links(ctx.edition.code, editions)
+        # `alternate: true` makes Material include partials/alternate.html (our switcher, which
+        # reads report.editions) but not its <link rel=alternate> tags: with those, its script
+        # fetches each edition's sitemap.xml, which is empty without a site_url, and search breaks.
+        config.extra["alternate"] = True
         config.extra["report"] = {
             "edition": ctx.edition.code,
+            "editions": edition_links(ctx.edition.code, editions),
             "pdf": ctx.pdf_name,
             "company": ctx.data.meta["company"]["name"][ctx.edition.code],
             "title": ctx.data.meta["report"]["title"][ctx.edition.code],

@@ -131,6 +131,31 @@ class _CollectWarnings(logging.Handler):
         self.problems.warning("site." + record.name.split(".")[-1], message)
 
 
+def traditional_jieba_dictionary() -> Path | None:
+    """jieba's dictionary converted to Hong Kong Traditional characters, made once and cached.
+
+    jieba ships a Simplified dictionary only; with it, Traditional text segments badly
+    ('供應商' -> '供' + '應商') and the Chinese edition's search finds nothing.
+    """
+    try:
+        import jieba
+        from opencc import OpenCC
+    except ImportError:
+        return None
+    source = Path(jieba.__file__).parent / "dict.txt"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "esg-report"
+    target = cache / f"jieba-{jieba.__version__}-zh-hk.txt"
+    if target.exists():
+        return target
+    lines = source.read_text("utf-8").splitlines()
+    words = OpenCC("s2hk").convert("\n".join(line.split(" ", 1)[0] for line in lines)).split("\n")
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".{os.getpid()}.part")
+    partial.write_text("\n".join(f"{word} {line.split(' ', 1)[1]}" for word, line in zip(words, lines)) + "\n", "utf-8")
+    partial.replace(target)  # atomic: parallel editions may race to create it
+    return target
+
+
 def _quiet_jieba() -> None:
     # Material's search segments Chinese with jieba, which logs at DEBUG to stderr on import.
     try:
@@ -172,7 +197,8 @@ def build_site(context: EditionContext, site_dir: Path) -> None:
 
 
 def edition_links(current: str, editions: list[str]) -> list[dict]:
-    return [{"name": EDITIONS[code].label, "lang": EDITIONS[code].html_lang, "link": code, "current": code == current}
+    # `link`: the edition's root, relative to this edition's root.
+    return [{"name": EDITIONS[code].label, "lang": EDITIONS[code].html_lang, "link": f"../{code}/", "current": code == current}
             for code in editions]
 
 

@@ -1,7 +1,16 @@
-// Keep the reader's section when switching edition: section ids are the same in both editions.
+// Language switcher: go to the same page of the other edition *and the same section*.
+// Section ids are identical in both editions. Runs in the capture phase and takes over the
+// navigation, so the theme's own switcher logic (which needs an absolute site_url) stays out.
 document.addEventListener("click", function (event) {
   var link = event.target.closest && event.target.closest("a.report-alternate");
-  if (link && window.location.hash) {
-    link.href = link.href.split("#")[0] + window.location.hash;
-  }
+  if (!link || event.metaKey || event.ctrlKey || event.shiftKey) return;
+  event.preventDefault();
+  event.stopPropagation();
+  window.location.href = link.href.split("#")[0] + window.location.hash;
 }, true);
+
+// Material's search dialog has no accessible name (axe: aria-dialog-name): name it after its input.
+document.querySelectorAll("[role=dialog]:not([aria-label])").forEach(function (dialog) {
+  var input = dialog.querySelector("input");
+  if (input) dialog.setAttribute("aria-label", input.getAttribute("aria-label") || input.placeholder);
+});
