@@ -23,12 +23,21 @@ from __future__ import annotations
 import datetime as dt
 import gettext
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from importlib import resources
+
+import yaml
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from .data import load_units
 from .i18n import get_edition
+
+
+@lru_cache(maxsize=1)
+def _number_words() -> dict[str, list[str]]:
+    return yaml.safe_load(resources.files("build_tools").joinpath("number_words.yml").read_text("utf-8"))
 
 
 class Formatter:
@@ -49,6 +58,17 @@ class Formatter:
         amount = Decimal(amount).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
         pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
         return format_decimal(amount, format=pattern, locale=self.locale, decimal_quantization=True)
+
+    def words(self, amount: Decimal, capital: bool = False) -> str | None:
+        """A whole number from 0 to 10 in words ('four' / '四'); None for any other number.
+
+        >>> Formatter.for_edition("en", money={}).words(Decimal(4), capital=True)
+        'Four'
+        """
+        if amount != amount.to_integral_value() or not 0 <= amount <= 10:
+            return None
+        word = _number_words()[self.edition.code][int(amount)]
+        return word[:1].upper() + word[1:] if capital else word
 
     def percent(self, amount: Decimal, decimals: int = 1) -> str:
         return self.number(amount, decimals) + "%"

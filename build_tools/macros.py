@@ -122,11 +122,12 @@ class ChapterRenderer:
             attrs += f' data-disclose="{" ".join(kpi.disclose)}"'
         return f'<span class="kpi"{attrs}>{escape_text(text)}</span>'
 
-    def kpi(self, kpi_id, year=None, unit=True, zero=None) -> str:
+    def kpi(self, kpi_id, year=None, unit=True, zero=None, words=False, capital=False) -> str:
         """A KPI's value for a year (default: the reporting year), formatted for this edition.
 
-        ``zero`` is the wording used when the value is 0 ("no", "零"), so a sentence can keep
-        its words while the figure still comes from data.
+        ``zero`` is the wording used when the value is 0 ("no", "零"); ``words=True`` spells out
+        0 to 10 ("four", ``capital=True`` for "Four" at a sentence start). Either way a
+        sentence keeps the company's wording while the figure still comes from data.
         """
         kpi, year = self._kpi(kpi_id), self._year(year)
         if year not in kpi.values:
@@ -135,6 +136,10 @@ class ChapterRenderer:
         value = kpi.value(year)
         if zero is not None and value.amount is not None and value.amount == 0:
             return self._wrap(kpi, str(zero), year)
+        if words and value.amount is not None:
+            spelled = self.fmt.words(value.amount, capital=bool(capital))
+            if spelled is not None:
+                return self._wrap(kpi, spelled, year)
         return self._wrap(kpi, self.format_value(kpi, year, unit), year)
 
     def change(self, kpi_id, from_year=None, to_year=None) -> str:
