@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import os
 import posixpath
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .data import ReportData, load_report_data
 from .disclosures import (Framework, Location, PageHeading, build_index, check_codes, check_coverage,
-                          load_explanations, load_framework, scan_page)
+                          find_source_line, load_explanations, load_framework, scan_page)
 from .errors import Diagnostics, RenderError, ReportError
 from .formatting import Formatter
 from .i18n import EDITIONS, Edition, get_edition, load_translations
@@ -78,6 +79,7 @@ class EditionContext:
         return self.renderer.render(source, path)
 
     def collect_page(self, src: str, url: str, title: str, html: str, meta: dict) -> None:
+        check_page_html(html, self.content_dir / src, self.problems)
         headings, locations = scan_page(html, src, url)
         self.pages[src] = RenderedPage(src, url, title, html, dict(meta), headings, locations)
         if INDEX_PLACEHOLDER in html:
@@ -117,16 +119,50 @@ class EditionContext:
         return page.html.replace(INDEX_PLACEHOLDER, self.render_index(link_for))
 
 
+def check_page_html(html: str, source: Path, problems: Diagnostics) -> None:
+    """Duplicate anchors and images without a text alternative, located in the chapter."""
+    from lxml import html as lxml_html
+
+    if not html.strip():
+        return
+    root = lxml_html.fragment_fromstring(html, create_parent="div")
+    seen: set[str] = set()
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        anchor = element.get("id")
+        if anchor:
+            if anchor in seen:
+                problems.warning("content.duplicate-anchor", f"the id '{anchor}' is used twice on this page",
+                                 file=str(source), line=find_source_line(source, f"#{anchor}"),
+                                 hint="give each heading its own { #id }")
+            seen.add(anchor)
+        if element.tag == "img" and not (element.get("alt") or "").strip():
+            src = element.get("src", "")
+            problems.warning("content.image-alt", f"image '{src}' has no text alternative",
+                             file=str(source), line=find_source_line(source, src.rsplit("/", 1)[-1]),
+                             hint="write ![what the image shows](file.png)")
+
+
 class _CollectWarnings(logging.Handler):
     """MkDocs' own warnings (bad links, missing files) become this build's diagnostics."""
 
-    def __init__(self, problems: Diagnostics):
+    def __init__(self, problems: Diagnostics, content_dir: Path):
         super().__init__(logging.WARNING)
         self.problems = problems
+        self.content_dir = content_dir
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
         if "MkDocs 2.0" in message or "mkdocs-material" in message.lower() and "maintenance" in message.lower():
+            return
+        match = re.match(r"Doc file '([^']+)' (.*)", message, re.S)
+        if match:  # MkDocs' link and anchor validation: point at the chapter
+            page = self.content_dir / match.group(1)
+            target = re.search(r"'([^']+)'", match.group(2))
+            line = find_source_line(page, target.group(1).split("#")[-1]) if target else None
+            self.problems.warning("site.links", match.group(2).strip(), file=str(page), line=line,
+                                  hint="fix the link target or the anchor (heading ids are in `{ #id }`)")
             return
         self.problems.warning("site." + record.name.split(".")[-1], message)
 
@@ -156,6 +192,14 @@ def traditional_jieba_dictionary() -> Path | None:
     return target
 
 
+def approval_timestamp(meta: dict) -> int:
+    """The board approval date (UTC midnight) as a Unix time: the build's one date."""
+    import datetime as dt
+
+    approved = dt.date.fromisoformat(meta["report"]["approved"])
+    return int(dt.datetime(approved.year, approved.month, approved.day, tzinfo=dt.timezone.utc).timestamp())
+
+
 def _quiet_jieba() -> None:
     # Material's search segments Chinese with jieba, which logs at DEBUG to stderr on import.
     try:
@@ -172,13 +216,15 @@ def build_site(context: EditionContext, site_dir: Path) -> None:
     from mkdocs.exceptions import Abort, PluginError
 
     _quiet_jieba()
+    # Reproducible output: MkDocs dates the sitemap (and its gzip header) from SOURCE_DATE_EPOCH.
+    os.environ.setdefault("SOURCE_DATE_EPOCH", str(approval_timestamp(context.data.meta)))
     config = load_config(str(context.project.config_file), docs_dir=str(context.content_dir),
                          site_dir=str(site_dir))
     plugin = config.plugins.get("esg-report")
     if plugin is None:
         raise ReportError("mkdocs.yml does not enable the report plugin: add `- esg-report` under `plugins:`")
     plugin.context = context
-    handler = _CollectWarnings(context.problems)
+    handler = _CollectWarnings(context.problems, context.content_dir)
     logger = logging.getLogger("mkdocs")
     logger.addHandler(handler)
     propagate, logger.propagate = logger.propagate, False  # reported once, by the CLI

@@ -103,3 +103,22 @@ def test_interrupted_build_leaves_the_previous_site(starter):
     assert "interrupted: nothing was replaced" in err
     assert snapshot(starter / "site") == before
     assert not list(starter.glob(".site-staging-*"))
+
+
+def test_broken_link_and_anchor_are_located_warnings(starter):
+    page = starter / "content" / "en" / "social.md"
+    page.write_text(page.read_text("utf-8") + "\nSee [the policy](policy.md) and [emissions](environmental.md#a9).\n", "utf-8")
+    code, out, _ = run_cli("check", str(starter), "--strict")
+    assert code == 1
+    line = len(page.read_text("utf-8").splitlines())
+    assert f"content/en/social.md:{line}: warning: contains a link 'policy.md', but the target is not found among documentation files." in out
+    assert "content/en/social.md" in out and "'#a9'" in out
+
+
+def test_duplicate_anchor_and_missing_alt_text(starter):
+    page = starter / "content" / "zh-Hant" / "social.md"
+    page.write_text(page.read_text("utf-8") + "\n## 重複 { #b1 }\n\n![](chart.png)\n", "utf-8")
+    code, out, _ = run_cli("check", str(starter))
+    assert "content/zh-Hant/social.md" in out
+    assert "warning: the id 'b1' is used twice on this page [content.duplicate-anchor]" in out
+    assert "warning: image 'chart.png' has no text alternative [content.image-alt]" in out

@@ -82,6 +82,11 @@ markdown_extensions:
   - admonition
   - toc:
       permalink: true
+validation:
+  omitted_files: warn
+  absolute_links: warn
+  unrecognized_links: warn
+  anchors: warn
 """
 
 
