@@ -96,6 +96,9 @@ def _to_traditional(char: str) -> str:
 
 def check_sources(project: Project, data: ReportData, problems: Diagnostics, editions: list[str]) -> None:
     """The checks that read chapter sources directly (no rendering needed)."""
+    from .translation import report_problems
+
     typed_numbers(project, data, problems)
     if "zh-Hant" in editions:
         simplified_characters(project, problems)
+    report_problems(project, [e for e in data.meta["editions"] if e in editions], problems)

@@ -112,6 +112,43 @@ def cmd_catalogs(args, out, err) -> int:
     return EXIT_FAILED if failed and args.check else EXIT_OK
 
 
+def cmd_translations(args, out, err) -> int:
+    import json
+
+    from . import catalogs, translation
+    from .data import load_report_data
+
+    project = Project.at(args.project)
+    editions = list(load_report_data(project.data_dir).meta["editions"])
+    target = [e for e in editions if e != translation.SOURCE_EDITION]
+    if args.mark or args.mark_all:
+        for edition in target:
+            pages = [s.page for s in translation.page_status(project, [edition]) if s.state in ("stale", "untracked")] \
+                if args.mark_all else args.mark
+            for page in pages:
+                path = translation.mark_translated(project, edition, page)
+                print(f"marked {path.relative_to(project.root)} as translating the current {translation.SOURCE_EDITION}/{page}", file=out)
+        return EXIT_OK
+    pages = translation.page_status(project, editions)
+    strings = catalogs.status(project.translation_dirs[0])  # the report's own catalogs, else the toolchain's
+    if args.format == "json":
+        print(json.dumps({"pages": translation.as_rows(pages),
+                          "catalogs": [vars(s) for s in strings]}, ensure_ascii=False, indent=2), file=out)
+    else:
+        for edition in target:
+            mine = [p for p in pages if p.edition == edition]
+            counts = {state: sum(p.state == state for p in mine) for state in ("current", "stale", "untracked", "missing", "orphan")}
+            print(f"{edition}: pages " + ", ".join(f"{n} {state}" for state, n in counts.items()), file=out)
+            for item in mine:
+                if item.state != "current":
+                    print(f"  {item.state:9} {item.page}", file=out)
+        for item in strings:
+            print(f"{item.locale}: UI strings {item.translated}/{item.total} translated, {item.fuzzy} fuzzy, "
+                  f"{len(item.missing)} missing", file=out)
+    incomplete = any(p.state != "current" for p in pages) or any(s.missing or s.fuzzy for s in strings)
+    return EXIT_FAILED if incomplete and args.check else EXIT_OK
+
+
 def cmd_new(args, out, err) -> int:
     from .scaffold import create_report
 
@@ -158,6 +195,14 @@ def build_parser() -> argparse.ArgumentParser:
     project_arg(cat)
     cat.add_argument("--check", action="store_true", help="status: exit 1 if anything is missing or fuzzy")
     cat.set_defaults(func=cmd_catalogs)
+
+    trans = sub.add_parser("translations", help="translation status: pages current, stale, missing; UI strings")
+    project_arg(trans)
+    trans.add_argument("--format", choices=["text", "json"], default="text")
+    trans.add_argument("--check", action="store_true", help="exit 1 if anything is stale, missing or untranslated (CI)")
+    trans.add_argument("--mark", nargs="+", metavar="PAGE", help="record that these pages' translations are current")
+    trans.add_argument("--mark-all", action="store_true", help="record every stale or untracked translation as current")
+    trans.set_defaults(func=cmd_translations)
 
     new = sub.add_parser("new", help="create a starter bilingual report that builds as it is")
     new.add_argument("directory")

@@ -14,6 +14,8 @@ from pathlib import Path
 import yaml
 
 from ..disclosures import Framework, load_framework
+from ..project import Project
+from ..translation import mark_translated
 
 _EXAMPLE_NOTE = {"en": "Example figure: replace it with your data.", "zh-Hant": "示例數字：請以貴公司數據取代。"}
 _EXAMPLE_BOX = {
@@ -50,6 +52,9 @@ def create_report(target: Path, company: str = "Example Holdings Limited", year:
         pages = _pages(framework, examples, edition)
         for name, text in pages.items():
             _write(target / "content" / edition / name, text)
+    project = Project.at(target)
+    for name in _pages(framework, examples, "en"):
+        mark_translated(project, "zh-Hant", name)
 
 
 def _write(path: Path, text: str) -> None:

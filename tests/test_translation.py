@@ -1,0 +1,41 @@
+"""translation.py and the translation workflow, on a temporary copy of a report."""
+
+import json
+
+from support import run_cli
+
+
+def test_fresh_starter_is_fully_translated(starter):
+    code, out, _ = run_cli("translations", str(starter), "--check")
+    assert code == 0, out
+    assert "zh-Hant: pages 5 current, 0 stale, 0 untracked, 0 missing, 0 orphan" in out
+
+
+def test_editing_the_english_page_makes_the_chinese_page_stale_until_marked(starter):
+    english = starter / "content" / "en" / "social.md"
+    english.write_text(english.read_text("utf-8") + "\nA new paragraph about our volunteers.\n", "utf-8")
+    code, out, _ = run_cli("translations", str(starter), "--check")
+    assert code == 1
+    assert "  stale     social.md" in out
+    code, out, _ = run_cli("check", str(starter), "--strict")
+    assert code == 1
+    assert "content/zh-Hant/social.md:1: warning: translation is stale: en/social.md changed since it was translated" in out
+    # the translator updates the Chinese page and records it
+    chinese = starter / "content" / "zh-Hant" / "social.md"
+    chinese.write_text(chinese.read_text("utf-8") + "\n關於我們義工的新段落。\n", "utf-8")
+    code, out, _ = run_cli("translations", str(starter), "--mark", "social.md")
+    assert code == 0 and "marked content/zh-Hant/social.md" in out
+    assert run_cli("translations", str(starter), "--check")[0] == 0
+    assert run_cli("check", str(starter), "--strict")[0] == 0
+
+
+def test_missing_page_is_reported_in_json(starter):
+    (starter / "content" / "zh-Hant" / "environmental.md").unlink()
+    code, out, _ = run_cli("translations", str(starter), "--format", "json", "--check")
+    assert code == 1
+    report = json.loads(out)
+    assert {"page": "environmental.md", "edition": "zh-Hant", "state": "missing"} in report["pages"]
+    assert report["catalogs"][0]["locale"] == "zh_Hant"
+    code, out, err = run_cli("build", str(starter), "--no-pdf")
+    assert code == 1
+    assert "the editions have different pages" in err
