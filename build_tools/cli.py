@@ -76,10 +76,11 @@ def cmd_check(args, out, err) -> int:
 def cmd_serve(args, out, err) -> int:
     from mkdocs.commands.serve import serve
 
-    from .site import EDITION_ENV
+    from .site import EDITION_ENV, PREVIEW_ENV
 
     project = Project.at(args.project)
     os.environ[EDITION_ENV] = args.edition
+    os.environ[PREVIEW_ENV] = "1"
     # The plugin renders chapters and the content index; the PDF is built only by `build`.
     serve(str(project.config_file), dev_addr=args.dev_addr, livereload=True, watch=[str(project.data_dir)],
           docs_dir=str(project.content_dir(args.edition)))

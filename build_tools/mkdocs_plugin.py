@@ -14,10 +14,11 @@ from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
+from mkdocs.structure.files import File
 
 from .errors import ReportError
 from .project import Project
-from .site import EDITION_ENV, EditionContext, edition_links, traditional_jieba_dictionary
+from .site import EDITION_ENV, PREVIEW_ENV, EditionContext, edition_links, traditional_jieba_dictionary
 
 log = get_plugin_logger(__name__)
 
@@ -37,6 +38,7 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
             edition = os.environ.get(EDITION_ENV) or self.config.edition or "en"
             try:
                 self.context = EditionContext(project, edition)
+                self.context.preview = os.environ.get(PREVIEW_ENV) == "1"
             except ReportError as exc:
                 raise PluginError(str(exc)) from exc
             config.docs_dir = str(self.context.content_dir)
@@ -70,13 +72,31 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
         config.site_name = ctx.data.meta["report"].get("short_title", ctx.data.meta["report"]["title"])[ctx.edition.code]
         return config
 
+    def on_files(self, files, config):
+        ctx = self.context
+        if not ctx.preview or ctx.edition.code == "en":
+            return files
+        # Preview only: a page not yet translated is shown from the English source, with a notice.
+        # A build treats the missing page as an error (the editions must have the same pages).
+        source_dir = ctx.project.content_dir("en")
+        present = {f.src_uri for f in files.documentation_pages()}
+        for path in sorted(source_dir.rglob("*.md")):
+            src_uri = path.relative_to(source_dir).as_posix()
+            if src_uri not in present:
+                files.append(File.generated(config, src_uri, abs_src_path=str(path)))
+                ctx.untranslated.add(src_uri)
+        return files
+
     def on_nav(self, nav, config, files):
         self.nav = nav
         self.context.nav_order = [page.file.src_uri for page in nav.pages]
 
     def on_page_read_source(self, page, config):
         try:
-            return self.context.render_chapter(Path(page.file.abs_src_path))
+            source = self.context.render_chapter(Path(page.file.abs_src_path))
+            if page.file.src_uri in self.context.untranslated:
+                source = self.context.untranslated_notice() + source
+            return source
         except ReportError as exc:
             # Collected, not raised: every broken chapter is reported in one run, and the
             # pipeline will not publish a build that has errors.

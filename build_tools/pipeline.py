@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
@@ -37,6 +38,7 @@ class EditionResult:
     pages: list[str] = field(default_factory=list)
     headings: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # page -> [(number, anchor)]
     disclosures: dict[str, list[str]] = field(default_factory=dict)  # page#anchor -> codes
+    kpis: dict[str, list[str]] = field(default_factory=dict)  # page -> KPI ids shown on it
     pdf: str | None = None
 
 
@@ -54,6 +56,7 @@ def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = Tru
     pages = context.ordered_pages
     result.pages = [p.src for p in pages]
     result.headings = {p.src: [(canonical_number(h.number), h.anchor) for h in p.headings] for p in pages}
+    result.kpis = {p.src: sorted(set(re.findall(r'data-kpi="([^"]+)"', p.html))) for p in pages}
     for loc in context.locations:
         result.disclosures.setdefault(f"{loc.page_src}#{loc.anchor}", []).append(loc.code)
     if context.problems.errors:
@@ -118,6 +121,13 @@ def compare_editions(results: list[EditionResult], problems: Diagnostics, projec
                                f"{[n for n, _ in a]} vs {[n for n, _ in b]}",
                                file=str(project.content_dir(other.edition) / page),
                                hint="translate every heading and keep its number")
+        for page in base.pages:
+            a, b = set(base.kpis.get(page, [])), set(other.kpis.get(page, []))
+            if a != b:
+                problems.warning("editions.kpis", f"the editions show different KPIs on {page}: only in {base.edition}: "
+                                 f"{sorted(a - b) or 'none'}; only in {other.edition}: {sorted(b - a) or 'none'}",
+                                 file=str(project.content_dir(other.edition) / page),
+                                 hint="use the same kpi() calls in both editions")
         if base.disclosures != other.disclosures:
             keys = sorted(set(base.disclosures) | set(other.disclosures))
             diffs = [f"{k}: {base.edition}={base.disclosures.get(k, [])} {other.edition}={other.disclosures.get(k, [])}"

@@ -25,6 +25,7 @@ from .project import Project
 from .templating import template_environment
 
 EDITION_ENV = "ESG_REPORT_EDITION"
+PREVIEW_ENV = "ESG_REPORT_PREVIEW"
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life banner on every build
 
 
@@ -62,6 +63,8 @@ class EditionContext:
         self.nav_order: list[str] = []
         self.index_page: str | None = None
         self.render_failed = False
+        self.preview = False  # live preview: untranslated pages fall back to English
+        self.untranslated: set[str] = set()
 
     # --- naming -----------------------------------------------------------------
     @property
@@ -77,6 +80,12 @@ class EditionContext:
     def render_chapter(self, path: Path) -> str:
         source = path.read_text(encoding="utf-8")
         return self.renderer.render(source, path)
+
+    def untranslated_notice(self) -> str:
+        title = self.translations.gettext("Not yet translated")
+        text = self.translations.gettext("This page has not been translated yet; the English text is shown. "
+                                         "A build fails until the translation exists.")
+        return f'!!! warning "{title}"\n    {text}\n\n'
 
     def collect_page(self, src: str, url: str, title: str, html: str, meta: dict) -> None:
         check_page_html(html, self.content_dir / src, self.problems)

@@ -104,3 +104,14 @@ def test_2025_code_adds_part_d(starter, tmp_path):
     assert unknown == {"A1.2", "A4", "A4.1"}  # climate items moved to Part D
     unexplained = next(e for e in problems.errors if e.code == "index.unexplained")
     assert "D-GOV" in unexplained.message and "D-MT-GHG12" in unexplained.message
+
+
+def test_editions_must_show_the_same_kpis(starter, tmp_path):
+    replace_in(starter / "content" / "zh-Hant" / "social.md", "{{ kpi_table(['employees_total', 'employee_turnover_rate']) }}",
+               "{{ kpi_table(['employees_total']) }}\n\n僱員流失比率：{{ kpi('employee_turnover_rate', year=2023) }}")
+    replace_in(starter / "content" / "zh-Hant" / "social.md", "{{ kpi_table(['work_fatalities', 'lost_days_injury']) }}",
+               "{{ kpi_table(['work_fatalities']) }}")
+    _, problems = build_sites(starter, tmp_path)
+    [warning] = [w for w in problems.warnings if w.code == "editions.kpis"]
+    assert warning.message == ("the editions show different KPIs on social.md: only in en: ['lost_days_injury']; "
+                               "only in zh-Hant: none")

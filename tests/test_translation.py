@@ -39,3 +39,17 @@ def test_missing_page_is_reported_in_json(starter):
     code, out, err = run_cli("build", str(starter), "--no-pdf")
     assert code == 1
     assert "the editions have different pages" in err
+
+
+def test_preview_shows_english_with_a_notice_for_a_missing_page(starter, tmp_path, monkeypatch):
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    (starter / "content" / "zh-Hant" / "environmental.md").unlink()
+    monkeypatch.setenv("ESG_REPORT_EDITION", "zh-Hant")
+    monkeypatch.setenv("ESG_REPORT_PREVIEW", "1")
+    build(load_config(str(starter / "mkdocs.yml"), site_dir=str(tmp_path / "preview")))
+    page = (tmp_path / "preview" / "environmental" / "index.html").read_text("utf-8")
+    assert "尚未翻譯" in page and "本頁尚未翻譯，現顯示英文原文。" in page
+    assert "Environmental" in page  # the English text
+    assert 'lang="zh-Hant"' in page
