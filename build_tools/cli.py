@@ -212,6 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_progress(stream) -> bool:
+    """Progress lines for long steps on a terminal; quiet in CI and when piped."""
+    return hasattr(stream, "isatty") and stream.isatty() and not os.environ.get("CI")
+
+
 def _terminate(signum, frame):
     raise KeyboardInterrupt
 
@@ -225,6 +230,12 @@ def main(argv: list[str] | None = None, stdout=None, stderr=None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if _show_progress(err):
+        progress = logging.StreamHandler(err)
+        progress.setFormatter(logging.Formatter("  %(message)s"))
+        logging.getLogger("build_tools.pipeline").addHandler(progress)
+        logging.getLogger("build_tools.pipeline").setLevel(logging.INFO)
+        logging.getLogger("build_tools.pipeline").propagate = False
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args, out, err)

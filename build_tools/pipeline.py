@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,8 +47,10 @@ def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = Tru
     """Site (and PDF) of one edition into ``out_dir``. Runs in a worker process."""
     context = EditionContext(project, edition)
     result = EditionResult(edition, context.problems)
+    started = time.perf_counter()
     try:
         build_site(context, out_dir)
+        log.info("%s: website built (%d pages, %.1f s)", edition, len(context.pages), time.perf_counter() - started)
     except ReportError as exc:
         context.problems.extend(exc.diagnostics)
         return result
@@ -63,10 +66,12 @@ def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = Tru
         return result
     write_downloads(context, out_dir)
     if pdf:
-        log.info("%s: rendering the PDF", edition)
+        log.info("%s: rendering the PDF ...", edition)
+        started = time.perf_counter()
         target = out_dir / context.pdf_name
         try:
             render_pdf(assemble(context, out_dir), out_dir, target)
+            log.info("%s: PDF written (%.1f s, %d kB)", edition, time.perf_counter() - started, target.stat().st_size // 1024)
         except ReportError as exc:
             context.problems.extend(exc.diagnostics)
             return result
