@@ -77,6 +77,7 @@ class ReportData:
     units: dict[str, dict]
     files: list[Path]
     materiality: dict | None = None
+    warnings: Diagnostics = field(default_factory=Diagnostics)
 
     @property
     def year(self) -> int:
@@ -211,6 +212,7 @@ def load_report_data(data_dir: Path) -> ReportData:
         _compute_formulas(kpis, problems)
         _check_reporting_year(kpis, int(meta["report"]["year"]), problems)
         _check_breakdowns(kpis, problems)
+        _check_year_on_year(kpis, float(meta["report"].get("yoy_threshold", 0.5)), problems)
     materiality = None
     materiality_file = data_dir / "materiality.yml"
     if materiality_file.exists():
@@ -219,7 +221,11 @@ def load_report_data(data_dir: Path) -> ReportData:
         _validate_schema(materiality, "materiality.schema.json", materiality_file, problems)
     if problems.errors:
         raise DataError(problems)
-    return ReportData(meta=meta, kpis=kpis, groups=groups, units=units, files=files, materiality=materiality)
+    warnings = Diagnostics()
+    for item in problems.warnings:
+        warnings.add(item)
+    return ReportData(meta=meta, kpis=kpis, groups=groups, units=units, files=files, materiality=materiality,
+                      warnings=warnings)
 
 
 # --- derived KPIs -----------------------------------------------------------------
@@ -336,6 +342,25 @@ def _check_reporting_year(kpis: dict[str, KPI], year: int, problems: Diagnostics
             problems.error("data.missing-value", f"KPI '{kpi.id}' has no value for the reporting year {year}",
                            file=kpi.file, line=kpi.line,
                            hint=f"add `{year}: <number>` under values, or `{year}: {{status: not_available, reason: {{en: ..., zh-Hant: ...}}}}`")
+
+
+def _check_year_on_year(kpis: dict[str, KPI], threshold: float, problems: Diagnostics) -> None:
+    """Warn when a value changes by more than ``threshold`` (0.5 = 50%) from the year before
+    without a note: either a data-entry slip or a change readers need explained."""
+    for kpi in kpis.values():
+        if kpi.formula:
+            continue
+        years = sorted(kpi.values)
+        for before, after in zip(years, years[1:]):
+            old, new = kpi.values[before], kpi.values[after]
+            if after != before + 1 or old.amount in (None, 0) or new.amount is None or new.note:
+                continue
+            change = (new.amount - old.amount) / abs(old.amount)
+            if abs(change) > Decimal(str(threshold)):
+                problems.warning("data.yoy-change",
+                                 f"KPI '{kpi.id}' changes by {change * 100:+.0f}% from {before} to {after} with no note",
+                                 file=kpi.file, line=kpi.line,
+                                 hint=f"check the value, or explain it: `{after}: {{value: {new.amount}, note: {{en: ..., zh-Hant: ...}}}}`")
 
 
 def _check_breakdowns(kpis: dict[str, KPI], problems: Diagnostics) -> None:

@@ -160,6 +160,7 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".site-staging-", dir=output.parent))
     problems = Diagnostics()
+    problems.extend(data.warnings)
     check_sources(project, data, problems, editions)
     try:
         results = _run(project, editions, staging, pdf, jobs)

@@ -247,3 +247,34 @@ def test_every_problem_is_reported_at_once(starter):
         values: {2024: 2}
     """)
     assert [e.code for e in errors_of(starter)] == ["data.unknown-unit", "data.unknown-unit"]
+
+
+def test_large_change_without_note_is_a_warning(starter):
+    path = write_kpis(starter, GROUP + """
+      - id: water
+        name: {en: Water, zh-Hant: 水}
+        unit: m3
+        values: {2022: 100, 2023: 100, 2024: 180}
+      - id: energy
+        name: {en: Energy, zh-Hant: 能源}
+        unit: MWh
+        values:
+          2023: 100
+          2024: {value: 300, note: {en: New plant., zh-Hant: 新廠房。}}
+    """)
+    data = load_report_data(starter / "data")
+    [warning] = data.warnings.items
+    assert (warning.code, warning.file, warning.line) == ("data.yoy-change", str(path), 5)
+    assert warning.message == "KPI 'water' changes by +80% from 2023 to 2024 with no note"
+
+
+def test_year_on_year_threshold_is_configurable(starter):
+    report = starter / "data" / "report.yml"
+    report.write_text(report.read_text("utf-8").replace("  example: true", "  example: true\n  yoy_threshold: 0.9"), "utf-8")
+    write_kpis(starter, GROUP + """
+      - id: water
+        name: {en: Water, zh-Hant: 水}
+        unit: m3
+        values: {2023: 100, 2024: 180}
+    """)
+    assert not load_report_data(starter / "data").warnings.items
