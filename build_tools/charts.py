@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from .data import KPI
     from .macros import ChapterRenderer
 
-_PALETTE = ["#1b5e7a", "#5a9bb5", "#9cc7d6", "#d98c2b", "#7a5195"]
+_PALETTE = ["#1b5e7a", "#d98c2b", "#5a9bb5", "#7a5195", "#9cc7d6"]
+CHART_FONT = "Noto Sans CJK TC, Noto Sans TC, PingFang TC, Microsoft JhengHei, sans-serif"
 
 
 def render_kpi_chart(renderer: "ChapterRenderer", kpis: list["KPI"], years: list[int], title: str | None,
@@ -22,8 +23,11 @@ def render_kpi_chart(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
     from .macros import escape_text
 
     edition = renderer.edition
-    width, height, left, bottom, top = 640, 300, 20, 60, 40
     series = [(k, [k.value(y) for y in years]) for k in kpis]
+    # One legend line per series below the axis, so no entry can run off the drawing.
+    width, left, top, axis_room, legend_line = 640, 20, 40, 34, 22
+    bottom = axis_room + legend_line * len(series)
+    height = 220 + bottom
     amounts = [v.amount for _, vals in series for v in vals if v is not None and v.amount is not None]
     peak = max(amounts) if amounts else Decimal(1)
     peak = peak if peak > 0 else Decimal(1)
@@ -50,16 +54,18 @@ def render_kpi_chart(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
         parts.append(f'<text x="{left + slot * y_index + slot / 2:.1f}" y="{top + plot_h + 22}" '
                      f'text-anchor="middle" class="chart-axis">{year}</text>')
     parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - left}" y2="{top + plot_h}" stroke="#555"/>')
-    legend_x = left
     for s_index, (kpi, _) in enumerate(series):
         colour = _PALETTE[s_index % len(_PALETTE)]
-        name = kpi.name[edition] + f" ({renderer.fmt.unit_label(kpi.unit)})" if renderer.fmt.unit_label(kpi.unit) else kpi.name[edition]
-        parts.append(f'<rect x="{legend_x}" y="{height - 22}" width="12" height="12" fill="{colour}"/>'
-                     f'<text x="{legend_x + 18}" y="{height - 12}" class="chart-legend">{escape_text(name)}</text>')
-        legend_x += 30 + 9 * len(name) * (2 if edition != "en" else 1)
+        unit = renderer.fmt.unit_label(kpi.unit)
+        name = f"{kpi.name[edition]} ({unit})" if unit else kpi.name[edition]
+        y = top + plot_h + axis_room + legend_line * s_index
+        parts.append(f'<rect x="{left}" y="{y}" width="12" height="12" fill="{colour}"/>'
+                     f'<text x="{left + 18}" y="{y + 11}" class="chart-legend">{escape_text(name)}</text>')
     label = escape_text("; ".join(summary))
+    # Font as an attribute: WeasyPrint draws inline SVG without the page's CSS, and without it
+    # the fallback font gave Japanese glyph forms in the Chinese edition.
     return (f'<figure class="kpi-chart"><svg viewBox="0 0 {width} {height}" role="img" aria-label="{label}" '
-            f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
+            f'font-family="{CHART_FONT}" font-size="14" xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
             f'<figcaption>{escape_text(title)}</figcaption></figure>')
 
 
@@ -123,5 +129,5 @@ def _materiality_scatter(renderer, matrix: dict, caption: str) -> str:
     if "y" in axes:
         parts.append(f'<text x="14" y="{size / 2}" transform="rotate(-90 14 {size / 2})" text-anchor="middle" class="chart-axis">{escape_text(axes["y"][edition])}</text>')
     return (f'<figure class="materiality"><svg viewBox="0 0 {size} {size}" role="img" aria-label="{caption}" '
-            f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg><ol>{"".join(legend)}</ol>'
+            f'font-family="{CHART_FONT}" font-size="13" xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg><ol>{"".join(legend)}</ol>'
             f'<figcaption>{caption}</figcaption></figure>')

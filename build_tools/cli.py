@@ -159,6 +159,47 @@ def cmd_new(args, out, err) -> int:
     return EXIT_OK
 
 
+def _spreadsheet_arg(path: str, err, must_exist: bool) -> Path | None:
+    file = Path(path)
+    if file.suffix.lower() not in (".xlsx", ".csv"):
+        print(f"esg-report: {path}: the spreadsheet must be an .xlsx or .csv file", file=err)
+        return None
+    if must_exist and not file.is_file():
+        print(f"esg-report: {path}: no such file", file=err)
+        return None
+    if not must_exist and not file.resolve().parent.is_dir():
+        print(f"esg-report: {path}: the folder {file.resolve().parent} does not exist", file=err)
+        return None
+    return file
+
+
+def cmd_import(args, out, err) -> int:
+    from .spreadsheet import import_workbook
+
+    project = Project.at(args.project)
+    source = _spreadsheet_arg(args.file, err, must_exist=True)
+    if source is None:
+        return EXIT_USAGE
+    result = import_workbook(source, project.data_dir)
+    for path in result.files:
+        state = "wrote" if path in result.changed else "unchanged"
+        print(f"  {state} {path.relative_to(project.root) if path.is_relative_to(project.root) else path}", file=out)
+    print(f"imported {result.kpis} KPIs from {source}", file=out)
+    return EXIT_OK
+
+
+def cmd_export(args, out, err) -> int:
+    from .spreadsheet import export_workbook
+
+    project = Project.at(args.project)
+    target = _spreadsheet_arg(args.file, err, must_exist=False)
+    if target is None:
+        return EXIT_USAGE
+    count = export_workbook(project.data_dir, target)
+    print(f"exported {count} KPIs to {target}", file=out)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="esg-report", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -209,6 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("directory")
     new.add_argument("--company", default="Example Holdings Limited")
     new.set_defaults(func=cmd_new)
+
+    imp = sub.add_parser("import", help="fill data/kpis/*.yml from a spreadsheet (.xlsx or .csv)")
+    imp.add_argument("file", help="the spreadsheet, in the layout `export` writes")
+    project_arg(imp)
+    imp.set_defaults(func=cmd_import)
+
+    exp = sub.add_parser("export", help="write every KPI to a spreadsheet (.xlsx or .csv) to fill in")
+    exp.add_argument("file", help="the spreadsheet to write (.xlsx or .csv)")
+    project_arg(exp)
+    exp.set_defaults(func=cmd_export)
     return parser
 
 

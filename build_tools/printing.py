@@ -62,6 +62,20 @@ def contents_level(tag_level: int, number: str) -> int | None:
     return depth if depth <= 2 else None
 
 
+def _running_title(text: str, limit: int = 60) -> str:
+    """The running header must fit one line: long titles (Appendix II's) are shortened."""
+    width = sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)  # CJK characters are twice as wide
+    if width <= limit:
+        return text
+    kept, used = [], 0
+    for ch in text:
+        used += 2 if ord(ch) > 0x2E80 else 1
+        if used > limit - 1:
+            break
+        kept.append(ch)
+    return "".join(kept).rstrip() + "…"
+
+
 def _rewrite_page(page, slugs_by_url: dict[str, str], site_dir: Path) -> tuple[str, list[PrintEntry]]:
     slug = page_slug(page.url)
     root = lxml_html.fragment_fromstring(page.html, create_parent="div")
@@ -84,6 +98,7 @@ def _rewrite_page(page, slugs_by_url: dict[str, str], site_dir: Path) -> tuple[s
         level = contents_level(int(heading.tag[1]), number)
         if level:
             heading.set("data-toc-level", str(level))  # print.css: bookmarks and running header
+            heading.set("data-running", _running_title(f"{number} {title}".strip()))
             entries.append(PrintEntry(level, heading.get("id", ""), number, title))
     body = "".join(lxml_html.tostring(child, encoding="unicode") for child in root)
     if root.text:

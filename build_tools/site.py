@@ -90,6 +90,8 @@ class EditionContext:
     def collect_page(self, src: str, url: str, title: str, html: str, meta: dict) -> None:
         check_page_html(html, self.content_dir / src, self.problems)
         headings, locations = scan_page(html, src, url)
+        if meta.get("print", True) is False:
+            locations = []  # a web-only page (the home page) repeats figures; it is not a place of disclosure
         self.pages[src] = RenderedPage(src, url, title, html, dict(meta), headings, locations)
         if INDEX_PLACEHOLDER in html:
             self.index_page = src

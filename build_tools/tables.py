@@ -17,23 +17,25 @@ def render_kpi_table(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
     notes: list[str] = []
     rows = []
     for kpi in kpis:
-        cells = []
+        cells, markers = [], []
         for year in years:
             value = kpi.value(year)
             text = escape_text(renderer.format_value(kpi, year, unit=False)) if value else "–"
-            marker = ""
             remark = (value.note or value.reason) if value else None
             if remark:
-                notes.append(escape_text(remark[edition]))
-                marker = f'<sup class="kpi-note-ref">({len(notes)})</sup>'
-            cells.append(f'<td class="num" data-kpi="{kpi.id}" data-year="{year}">{text}{marker}</td>')
+                # Markers go on the indicator, not after the figure, where "2⁽¹⁾" reads as a power.
+                prefix = f"{year}: " if len(years) > 1 else ""
+                notes.append(prefix + escape_text(remark[edition]))
+                markers.append(str(len(notes)))
+            cells.append(f'<td class="num" data-kpi="{kpi.id}" data-year="{year}">{text}</td>')
         unit = renderer.fmt.unit_label(kpi.unit)
         if renderer.fmt.units[kpi.unit].get("money"):
             unit = escape_text(renderer.fmt.money_style["pattern"].replace("{amount}", "").strip())
         disclose = " ".join(kpi.disclose)
         attr = f' data-disclose="{disclose}"' if disclose else ""
+        ref = f' <sup class="kpi-note-ref">({", ".join(markers)})</sup>' if markers else ""
         rows.append(
-            f'<tr{attr}><th scope="row">{escape_text(kpi.name[edition])}</th>'
+            f'<tr{attr}><th scope="row">{escape_text(kpi.name[edition])}{ref}</th>'
             f'<td class="unit">{escape_text(unit)}</td>{"".join(cells)}'
             f'<td class="code">{escape_text(disclose)}</td></tr>'
         )

@@ -1,0 +1,720 @@
+"""KPI data to and from a spreadsheet (.xlsx or .csv), for data owners who live in Excel.
+
+``export_workbook`` writes every KPI of ``data/kpis/*.yml`` as one row per KPI and year;
+``import_workbook`` reads that layout back and writes one ``data/kpis/<group>.yml`` per
+group. The layout is documented in docs/authoring-guide.md ("Filling KPIs from a
+spreadsheet"). Numbers travel as ``Decimal`` and their text, never through float
+arithmetic: 8.75 stays 8.75 and 947200000 stays 947200000.
+
+Importing checks the sheet cell by cell (errors name the spreadsheet, row and column), then
+validates the data it would write together with the rest of ``data/`` and writes nothing
+if that adds a problem, so an import never leaves ``data/`` worse than it found it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import yaml
+
+from .data import _validate_schema, load_report_data, load_units, suggest
+from .errors import DataError, Diagnostic, Diagnostics
+from .yamlsource import load_yaml
+
+COLUMNS = ("group", "group_title_en", "group_title_zh-Hant", "id", "name_en", "name_zh-Hant", "unit", "decimals",
+           "disclose", "source", "boundary", "formula", "breakdown_of", "year", "value", "status",
+           "note_en", "note_zh-Hant", "reason_en", "reason_zh-Hant")
+REQUIRED = ("group", "group_title_en", "group_title_zh-Hant", "id", "name_en", "name_zh-Hant", "unit", "year", "value")
+SHEET = "KPIs"
+STATUSES = ("reported", "not_available", "not_applicable")
+MAX_DIGITS = 15  # what a spreadsheet and a YAML float both keep exactly
+LIMIT = Decimal(10) ** 15
+
+_GROUP_ATTRS = ("group_title_en", "group_title_zh-Hant")
+_KPI_ATTRS = ("name_en", "name_zh-Hant", "unit", "decimals", "disclose", "source", "boundary", "formula", "breakdown_of")
+_VALUE_CELLS = ("value", "status", "note_en", "note_zh-Hant", "reason_en", "reason_zh-Hant")
+_ID = re.compile(r"[a-z][a-z0-9_]*")
+_YEAR = re.compile(r"(19|20)[0-9]{2}")
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_FIXED_TIME = "2000-01-01T00:00:00Z"  # document properties of an exported workbook: no clock, same bytes
+_GUIDE = "see docs/authoring-guide.md, 'Filling KPIs from a spreadsheet'"
+_NUMBER_HINT = "type the figure in digits, without thousands separators, units or %, e.g. 947200000 or 8.75"
+# Where a data/ problem about one KPI points in its row.
+_COLUMN_OF_CODE = {"data.unknown-unit": "unit", "data.formula-syntax": "formula", "data.formula-unknown": "formula",
+                   "data.formula-cycle": "formula", "data.division-by-zero": "formula", "data.breakdown-unknown": "breakdown_of",
+                   "data.breakdown-sum": "value", "data.missing-value": "year", "data.duplicate-id": "id",
+                   "data.not-a-number": "value"}
+
+
+def _kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise ValueError(f"{path.name}: a spreadsheet must be .xlsx or .csv")
+    return suffix[1:]
+
+
+def _number_text(amount: Decimal) -> str:
+    """Plain digits, never an exponent: a YAML int when the number has no decimal places, else a float."""
+    if amount.as_tuple().exponent >= 0:
+        return str(int(amount))
+    return format(amount, "f")
+
+
+def _fits(amount: Decimal) -> bool:
+    digits = len(amount.normalize().as_tuple().digits) if amount else 1
+    return digits <= MAX_DIGITS and abs(amount) < LIMIT
+
+
+# --- export --------------------------------------------------------------------------------
+
+class _ExactLoader(yaml.SafeLoader):
+    """Floats as the Decimal of their text (8.750 stays 8.750); dates stay strings as in yamlsource."""
+
+
+def _construct_exact_float(loader, node):
+    text = loader.construct_scalar(node).replace("_", "")
+    if _NUMBER.fullmatch(text):
+        return Decimal(text)
+    return Decimal(repr(loader.construct_yaml_float(node)))  # .inf, .nan, 1:30.5
+
+
+_ExactLoader.add_constructor("tag:yaml.org,2002:float", _construct_exact_float)
+_ExactLoader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+
+
+def _year_of(key) -> int | None:
+    return int(key) if not isinstance(key, bool) and _YEAR.fullmatch(str(key)) else None
+
+
+def _export_rows(data_dir: Path) -> tuple[list[dict], int]:
+    files = sorted((data_dir / "kpis").glob("*.yml"))
+    if not files:
+        raise DataError(Diagnostic("error", "export.no-kpis", "no KPI files to export", file=str(data_dir / "kpis"),
+                                   hint="KPIs live in data/kpis/<group>.yml (see docs/authoring-guide.md)"))
+    problems = Diagnostics()
+    rows: list[dict] = []
+    groups: dict[str, Path] = {}
+    count = 0
+    for path in files:
+        document = load_yaml(path)
+        if not _validate_schema(document, "kpis.schema.json", path, problems):
+            continue
+        if document["group"] in groups:
+            problems.error("data.duplicate-group", f"KPI group '{document['group']}' is also defined in {groups[document['group']]}",
+                           file=str(path), line=document.line_of("group"), hint="give each group file its own `group` id")
+            continue
+        groups[document["group"]] = path
+        exact = yaml.load(path.read_text("utf-8"), Loader=_ExactLoader)  # noqa: S506 - a SafeLoader
+        for index, raw in enumerate(document["kpis"]):
+            count += 1
+            base = {
+                "group": document["group"], "group_title_en": document["title"]["en"],
+                "group_title_zh-Hant": document["title"]["zh-Hant"], "id": raw["id"], "name_en": raw["name"]["en"],
+                "name_zh-Hant": raw["name"]["zh-Hant"], "unit": raw["unit"], "decimals": int(raw.get("decimals", 0)),
+                "disclose": " ".join(raw.get("disclose", [])), "source": raw.get("source"),
+                "boundary": raw.get("boundary"), "formula": raw.get("formula"), "breakdown_of": raw.get("breakdown_of"),
+                "_where": (str(path), document["kpis"].line_of(index)),
+            }
+            values = {} if raw.get("formula") else (raw.get("values") or {})
+            exact_values = exact["kpis"][index].get("values") or {}
+            by_year: dict[int, dict] = {}
+            for key in values:
+                year = _year_of(key)
+                line = values.line_of(key)
+                if year is None or year in by_year:
+                    problems.error("data.schema", f"kpis/{index}/values: {key!r} is not a year or is given twice",
+                                   file=str(path), line=line, hint="years are written 2024 (1900 to 2099), once each")
+                    continue
+                by_year[year] = row = dict(base, year=year, _where=(str(path), line))
+                value = exact_values[key]
+                if isinstance(value, dict) and "status" in value:
+                    row.update({"status": value["status"], "reason_en": value["reason"]["en"],
+                                "reason_zh-Hant": value["reason"]["zh-Hant"]})
+                    continue
+                if isinstance(value, dict):
+                    if value.get("note"):
+                        row.update({"note_en": value["note"]["en"], "note_zh-Hant": value["note"]["zh-Hant"]})
+                    value = value["value"]
+                amount = Decimal(value) if isinstance(value, int) else Decimal(repr(value)) if isinstance(value, float) else value
+                if not amount.is_finite():
+                    problems.error("data.not-a-number", f"KPI '{raw['id']}': the {year} value is not a finite number",
+                                   file=str(path), line=line, hint="write the figure as digits")
+                row["value"] = amount
+            rows.extend(by_year[year] for year in sorted(by_year))
+            if not by_year:
+                rows.append(base)
+    if problems.errors:
+        raise DataError(problems)
+    return rows, count
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return _number_text(value)
+    return str(value)
+
+
+def _csv_bytes(rows: list[dict]) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([_cell_text(row.get(name)) for name in COLUMNS])
+    # The byte order mark makes Excel read the file as UTF-8 (the Chinese columns).
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+_WIDTHS = {"group": 14, "group_title_en": 22, "group_title_zh-Hant": 16, "id": 32, "name_en": 48, "name_zh-Hant": 32,
+           "unit": 12, "decimals": 9, "disclose": 12, "source": 22, "boundary": 18, "formula": 30, "breakdown_of": 24,
+           "year": 7, "value": 14, "status": 15, "note_en": 36, "note_zh-Hant": 28, "reason_en": 36, "reason_zh-Hant": 28}
+
+
+def _xlsx_bytes(rows: list[dict]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.utils.exceptions import IllegalCharacterError
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = SHEET
+    letter = {name: get_column_letter(i) for i, name in enumerate(COLUMNS, start=1)}
+    for column, name in enumerate(COLUMNS, start=1):
+        sheet.cell(row=1, column=column, value=name).font = Font(bold=True)
+        sheet.column_dimensions[letter[name]].width = _WIDTHS[name]
+    for number, row in enumerate(rows, start=2):
+        for column, name in enumerate(COLUMNS, start=1):
+            value = row.get(name)
+            if isinstance(value, Decimal):
+                # A number Excel can hold exactly is a number; anything longer stays text (import rejects it).
+                value = (int(value) if value.as_tuple().exponent >= 0 else float(value)) if _fits(value) else _number_text(value)
+            try:
+                cell = sheet.cell(row=number, column=column, value=value if value != "" else None)
+            except IllegalCharacterError:
+                file, line = row["_where"]
+                raise DataError(Diagnostic("error", "export.control-character",
+                                           f"KPI '{row['id']}': {name} contains a control character a spreadsheet cannot hold",
+                                           file=file, line=line, hint="remove the character from the text")) from None
+            if isinstance(value, str):
+                cell.data_type = "s"  # text, even when it starts with '=' (no formulas from data)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{letter[COLUMNS[-1]]}{len(rows) + 1}"
+
+    units = workbook.create_sheet("units")
+    units.append(["unit", "en", "zh-Hant"])
+    for unit, spec in load_units().items():
+        units.append([unit, spec["en"], spec["zh-Hant"]])
+    for cell in units[1]:
+        cell.font = Font(bold=True)
+    for column in "ABC":
+        units.column_dimensions[column].width = 24
+    last = len(rows) + 1000  # room for rows the data owner adds
+    status = DataValidation(type="list", formula1='"' + ",".join(STATUSES) + '"', allow_blank=True)
+    status.add(f"{letter['status']}2:{letter['status']}{last}")
+    unit = DataValidation(type="list", formula1=f"units!$A$2:$A${units.max_row}", allow_blank=True)
+    unit.add(f"{letter['unit']}2:{letter['unit']}{last}")
+    sheet.add_data_validation(status)
+    sheet.add_data_validation(unit)
+
+    saved = io.BytesIO()
+    workbook.save(saved)
+    return _reproducible_zip(saved.getvalue())
+
+
+def _reproducible_zip(data: bytes) -> bytes:
+    """The same workbook gives the same bytes: fixed member times and document timestamps."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + _FIXED_TIME.encode(), content)
+            member = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            member.compress_type = zipfile.ZIP_DEFLATED
+            member.external_attr = info.external_attr
+            target.writestr(member, content)
+    return out.getvalue()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, path)  # readers see the old file or the new one, never half of it
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def export_workbook(data_dir: Path, path: Path) -> int:
+    """Write the KPIs of ``data_dir`` to ``path`` (.xlsx or .csv); return how many KPIs were written.
+
+    Reads the KPI files as they are (each checked against the schema), so data that does not
+    build yet, e.g. a new reporting year without its values, can still be handed out.
+    """
+    data_dir, path = Path(data_dir), Path(path)
+    kind = _kind(path)
+    rows, count = _export_rows(data_dir)
+    _write_atomically(path, _csv_bytes(rows) if kind == "csv" else _xlsx_bytes(rows))
+    return count
+
+
+# --- import --------------------------------------------------------------------------------
+
+@dataclass
+class _Kpi:
+    id: str
+    group: str
+    row: int
+    attrs: dict = field(default_factory=dict)  # column -> (value, row)
+    lines: list = field(default_factory=list)  # (row, {column: cell}) of the rows with value columns
+
+
+@dataclass
+class _Group:
+    id: str
+    row: int
+    attrs: dict = field(default_factory=dict)
+    kpis: list = field(default_factory=list)
+
+
+@dataclass
+class ImportResult:
+    files: list[Path]  # one per group of the spreadsheet
+    changed: list[Path]  # those whose content changed
+    kpis: int
+
+
+class _Reader:
+    def __init__(self, path: Path):
+        self.path = path
+        self.problems = Diagnostics()
+        self.columns: dict[str, int] = {}
+
+    def error(self, row: int, column: str | int | None, message: str, hint: str, code: str = "import.invalid") -> None:
+        col = self.columns[column] + 1 if isinstance(column, str) else column
+        self.problems.error(code, message, file=str(self.path), line=row, col=col, hint=hint)
+
+    def fail_if_errors(self) -> None:
+        if self.problems.errors:
+            ordered = Diagnostics()
+            for item in sorted(self.problems.items, key=lambda d: (d.line or 0, d.col or 0)):
+                ordered.add(item)
+            raise DataError(ordered)
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _shown(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _text(value) -> str | None:
+    return None if _blank(value) else _shown(value)
+
+
+def _table(path: Path) -> list[tuple[int, list]]:
+    """(row number, cells) of the spreadsheet's first sheet (or its 'KPIs' sheet)."""
+    where = {"file": str(path)}
+    if _kind(path) == "csv":
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise DataError(Diagnostic("error", "import.encoding", "the file is not UTF-8 text",
+                                       line=data[:exc.start].count(b"\n") + 1, hint="save it as 'CSV UTF-8'", **where)) from None
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            return [(number, row) for number, row in enumerate(reader, start=1)]
+        except csv.Error as exc:
+            raise DataError(Diagnostic("error", "import.csv", f"the CSV file cannot be read: {exc}", line=reader.line_num,
+                                       hint="save it again as 'CSV UTF-8'", **where)) from None
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = load_workbook(path, data_only=True)  # data_only: a formula cell gives its last computed value
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as exc:
+        raise DataError(Diagnostic("error", "import.xlsx", f"the file cannot be read as an Excel workbook ({exc})",
+                                   hint="save it as 'Excel Workbook (.xlsx)'", **where)) from None
+    sheet = workbook[SHEET] if SHEET in workbook.sheetnames else workbook.worksheets[0]
+    return [(number, list(row)) for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+
+
+def _read_header(reader: _Reader, header: list) -> set[int]:
+    used = set()
+    for index, cell in enumerate(header):
+        name = _text(cell)
+        if name is None:
+            continue
+        used.add(index)
+        if name not in COLUMNS:
+            hint = suggest(name, COLUMNS) or f"the columns are: {', '.join(COLUMNS)}"
+            if ";" in name:
+                hint = "the columns seem separated by ';': save the file as 'CSV UTF-8 (comma delimited)'"
+            reader.error(1, index + 1, f"unknown column '{name}'", hint, "import.unknown-column")
+        elif name in reader.columns:
+            reader.error(1, index + 1, f"column '{name}' appears twice (first in column {reader.columns[name] + 1})",
+                         "keep one of the two columns", "import.duplicate-column")
+        else:
+            reader.columns[name] = index
+    missing = [name for name in REQUIRED if name not in reader.columns]
+    if missing:
+        reader.error(1, None, f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}",
+                     f"the first row names the columns; {_GUIDE}", "import.missing-column")
+    reader.fail_if_errors()
+    return used
+
+
+def _parse_decimals(reader: _Reader, row: int, cell) -> int | None:
+    if _blank(cell):
+        return None
+    text = _shown(cell)
+    if isinstance(cell, bool) or not re.fullmatch(r"[0-6]", text):
+        reader.error(row, "decimals", f"decimals '{text}' is not a whole number from 0 to 6",
+                     "the number of decimal places shown in the report, e.g. 1")
+        return None
+    return int(text)
+
+
+def _parse_year(reader: _Reader, row: int, cell) -> int | None:
+    text = _shown(cell)
+    if isinstance(cell, bool) or not _YEAR.fullmatch(text):
+        reader.error(row, "year", f"year '{text}' is not a year from 1900 to 2099",
+                     "type the year as four digits, e.g. 2024 (a text or number cell, not a date)")
+        return None
+    return int(text)
+
+
+def _parse_number(reader: _Reader, row: int, kpi_id: str, cell) -> Decimal | None:
+    amount = None
+    if isinstance(cell, int) and not isinstance(cell, bool):
+        amount = Decimal(cell)
+    elif isinstance(cell, float):
+        # A spreadsheet stores numbers as doubles; repr is the shortest text that is that double.
+        amount = Decimal(repr(cell)) if cell == cell and cell not in (float("inf"), float("-inf")) else None
+    elif isinstance(cell, str) and _NUMBER.fullmatch(cell.strip()):
+        try:
+            amount = Decimal(cell.strip())
+        except InvalidOperation:  # an exponent beyond Decimal's range
+            amount = None
+    if amount is None:
+        reader.error(row, "value", f"KPI '{kpi_id}': value '{_shown(cell)}' is not a number", _NUMBER_HINT,
+                     "import.not-a-number")
+        return None
+    if not _fits(amount):
+        reader.error(row, "value", f"KPI '{kpi_id}': value '{_shown(cell)}' has more than {MAX_DIGITS} significant "
+                     f"digits or is {LIMIT:,.0f} or more", "round it, or state it in a larger unit",
+                     "import.not-a-number")
+        return None
+    return amount
+
+
+def _cell_value(reader: _Reader, name: str, row: int, cell):
+    if name == "decimals":
+        return _parse_decimals(reader, row, cell)
+    if name == "disclose":
+        text = _text(cell)
+        return tuple(re.split(r"[\s,;]+", text.strip(" ,;"))) if text else None
+    return _text(cell)
+
+
+def _merge(reader: _Reader, attrs: dict, name: str, value, row: int, owner: str) -> None:
+    if value is None:
+        return
+    if name not in attrs:
+        attrs[name] = (value, row)
+    elif attrs[name][0] != value:
+        shown = " ".join(value) if isinstance(value, tuple) else value
+        first = " ".join(attrs[name][0]) if isinstance(attrs[name][0], tuple) else attrs[name][0]
+        reader.error(row, name, f"{owner}: {name} '{shown}' differs from '{first}' on row {attrs[name][1]}",
+                     "a KPI's (and a group's) columns must hold the same on each of its rows, or be left empty",
+                     "import.inconsistent")
+
+
+def _read_rows(reader: _Reader, table: list[tuple[int, list]]) -> tuple[dict[str, _Group], dict[str, _Kpi]]:
+    used = _read_header(reader, table[0][1] if table else [])
+    groups: dict[str, _Group] = {}
+    kpis: dict[str, _Kpi] = {}
+    for number, cells in table[1:]:
+        if all(_blank(cell) for cell in cells):
+            continue
+        for index, cell in enumerate(cells):
+            if index not in used and not _blank(cell):
+                reader.error(number, index + 1, "this cell has no column name in row 1", "name the column or clear the cell")
+        row = {name: cells[index] if index < len(cells) else None for name, index in reader.columns.items()}
+        group_id, kpi_id = _text(row["group"]), _text(row["id"])
+        ok = True
+        for name, value in (("group", group_id), ("id", kpi_id)):
+            if value is None:
+                reader.error(number, name, f"the {name} is missing", f"every row names its KPI {name}", "import.missing")
+                ok = False
+            elif not _ID.fullmatch(value):
+                reader.error(number, name, f"{name} '{value}' is not a valid id",
+                             "lower-case letters, digits and _, starting with a letter, e.g. supply_chain")
+                ok = False
+        if not ok:
+            continue
+        if kpi_id in kpis and kpis[kpi_id].group != group_id:
+            first = kpis[kpi_id]
+            reader.error(number, "group", f"KPI '{kpi_id}' is in group '{first.group}' on row {first.row}",
+                         "a KPI belongs to one group: use the same group on each of its rows", "import.inconsistent")
+            continue
+        group = groups.setdefault(group_id, _Group(group_id, number))
+        for name in _GROUP_ATTRS:
+            if name in row:
+                _merge(reader, group.attrs, name, _text(row[name]), number, f"group '{group_id}'")
+        if kpi_id not in kpis:
+            kpis[kpi_id] = _Kpi(kpi_id, group_id, number)
+            group.kpis.append(kpi_id)
+        kpi = kpis[kpi_id]
+        for name in _KPI_ATTRS:
+            if name in row:
+                _merge(reader, kpi.attrs, name, _cell_value(reader, name, number, row[name]), number, f"KPI '{kpi_id}'")
+        kpi.lines.append((number, {name: row.get(name) for name in ("year", *_VALUE_CELLS)}))
+    if not kpis:
+        reader.error(2, None, "no KPI rows below the header row", f"one row per KPI and year; {_GUIDE}", "import.empty")
+    return groups, kpis
+
+
+def _pair(reader: _Reader, number: int, kpi_id: str, cells: dict, prefix: str) -> dict | None:
+    texts = {lang: _text(cells.get(f"{prefix}_{lang}")) for lang in ("en", "zh-Hant")}
+    if not any(texts.values()):
+        return None
+    for lang, text in texts.items():
+        if text is None:
+            reader.error(number, f"{prefix}_{lang}" if f"{prefix}_{lang}" in reader.columns else None,
+                         f"KPI '{kpi_id}': a {prefix} needs both {prefix}_en and {prefix}_zh-Hant",
+                         "write it in both languages", "import.missing")
+            return None
+    return texts
+
+
+def _read_values(reader: _Reader, kpi: _Kpi) -> dict[int, object]:
+    values: dict[int, object] = {}
+    first_row: dict[int, int] = {}
+    derived = kpi.attrs.get("formula") is not None
+    for number, cells in kpi.lines:
+        filled = [name for name in _VALUE_CELLS if name in reader.columns and not _blank(cells.get(name))]
+        if _blank(cells["year"]):
+            if filled:
+                reader.error(number, filled[0], f"KPI '{kpi.id}': {filled[0]} without a year",
+                             "fill in the year, or clear this cell", "import.missing")
+            continue
+        year = _parse_year(reader, number, cells["year"])
+        if year is None:
+            continue
+        if derived:
+            reader.error(number, "year", f"KPI '{kpi.id}' is derived (it has a formula): its values are computed, not typed",
+                         "leave year, value and status empty on the rows of a derived KPI", "import.derived-value")
+            continue
+        if year in first_row:
+            reader.error(number, "year", f"KPI '{kpi.id}' has two rows for {year} (the first is row {first_row[year]})",
+                         "keep one row per KPI and year", "import.duplicate-year")
+            continue
+        first_row[year] = number
+        status = _text(cells.get("status")) or "reported"
+        if status not in STATUSES:
+            reader.error(number, "status", f"KPI '{kpi.id}': status '{status}' is not one of {', '.join(STATUSES)}",
+                         suggest(status, STATUSES) or "leave it empty for a reported figure")
+            continue
+        if status == "reported":
+            if _blank(cells.get("value")):
+                reader.error(number, "value", f"KPI '{kpi.id}': no value for {year}",
+                             "type the figure, or set status to not_available or not_applicable and give a reason",
+                             "import.missing")
+                continue
+            amount = _parse_number(reader, number, kpi.id, cells["value"])
+            for name in ("reason_en", "reason_zh-Hant"):
+                if name in filled:
+                    reader.error(number, name, f"KPI '{kpi.id}': a reason goes with status not_available or not_applicable",
+                                 "clear the reason, or set the status", "import.invalid")
+            note = _pair(reader, number, kpi.id, cells, "note")
+            if amount is not None:
+                values[year] = _Flow(value=amount, note=_Flow(note)) if note else amount
+            continue
+        if not _blank(cells.get("value")):
+            reader.error(number, "value", f"KPI '{kpi.id}': a value with status {status} must be empty",
+                         "clear the value, or clear the status for a reported figure", "import.invalid")
+        for name in ("note_en", "note_zh-Hant"):
+            if name in filled:
+                reader.error(number, name, f"KPI '{kpi.id}': a note goes with a value; status {status} takes a reason",
+                             "move the text to reason_en and reason_zh-Hant", "import.invalid")
+        reason = _pair(reader, number, kpi.id, cells, "reason")
+        if reason is None and "reason_en" not in filled and "reason_zh-Hant" not in filled:
+            reader.error(number, "reason_en" if "reason_en" in reader.columns else None,
+                         f"KPI '{kpi.id}': status {status} needs a reason in reason_en and reason_zh-Hant",
+                         "say why there is no figure, in both languages", "import.missing")
+        if reason is not None:
+            values[year] = _Flow(status=status, reason=_Flow(reason))
+    return dict(sorted(values.items()))
+
+
+# --- YAML ----------------------------------------------------------------------------------
+
+class _Flow(dict):
+    """A mapping written on one line: {en: ..., zh-Hant: ...}."""
+
+
+class _FlowList(list):
+    pass
+
+
+class _Dumper(yaml.SafeDumper):
+    def increase_indent(self, flow=False, indentless=False):
+        return super().increase_indent(flow, False)  # "kpis:\n  - id:" as in the hand-written files
+
+
+_Dumper.add_representer(_Flow, lambda d, data: d.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True))
+_Dumper.add_representer(_FlowList, lambda d, data: d.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True))
+_Dumper.add_representer(Decimal, lambda d, data: d.represent_scalar(
+    "tag:yaml.org,2002:float" if "." in _number_text(data) else "tag:yaml.org,2002:int", _number_text(data)))
+
+
+def _group_yaml(reader: _Reader, group: _Group, kpis: dict[str, _Kpi], source: str) -> str:
+    entries = []
+    for kpi_id in group.kpis:
+        kpi = kpis[kpi_id]
+        attr = {name: value for name, (value, _) in kpi.attrs.items()}
+        entry = {"id": kpi_id, "name": _Flow({"en": attr.get("name_en"), "zh-Hant": attr.get("name_zh-Hant")}),
+                 "unit": attr.get("unit")}
+        if attr.get("decimals"):
+            entry["decimals"] = attr["decimals"]
+        if attr.get("disclose"):
+            entry["disclose"] = _FlowList(attr["disclose"])
+        for name in ("source", "boundary", "formula", "breakdown_of"):
+            if attr.get(name):
+                entry[name] = attr[name]
+        values = _read_values(reader, kpi)
+        if values:
+            entry["values"] = values
+        entries.append(entry)
+    document = {"group": group.id,
+                "title": {"en": group.attrs.get("group_title_en", ("",))[0],
+                          "zh-Hant": group.attrs.get("group_title_zh-Hant", ("",))[0]},
+                "kpis": entries}
+    header = f"# generated by esg-report import from {source}; edit either the spreadsheet or this file\n"
+    return header + yaml.dump(document, Dumper=_Dumper, allow_unicode=True, sort_keys=False, default_flow_style=False,
+                              width=1 << 30)
+
+
+def _check_required(reader: _Reader, groups: dict[str, _Group], kpis: dict[str, _Kpi]) -> None:
+    for group in groups.values():
+        for name in _GROUP_ATTRS:
+            if name not in group.attrs:
+                reader.error(group.row, name if name in reader.columns else None, f"group '{group.id}' has no {name}",
+                             "give the group's title on at least one of its rows", "import.missing")
+    for kpi in kpis.values():
+        for name in ("name_en", "name_zh-Hant", "unit"):
+            if name not in kpi.attrs:
+                reader.error(kpi.row, name if name in reader.columns else None, f"KPI '{kpi.id}' has no {name}",
+                             "fill it in on at least one of the KPI's rows", "import.missing")
+
+
+# --- writing, after checking the result with the rest of data/ -------------------------------
+
+def _targets(data_dir: Path, reader: _Reader, groups: dict[str, _Group]) -> dict[str, Path]:
+    """The file of each group: the existing file that defines it, else data/kpis/<group>.yml."""
+    existing: dict[str, Path] = {}
+    owner: dict[Path, str] = {}
+    for path in sorted((data_dir / "kpis").glob("*.yml")):
+        try:
+            document = yaml.safe_load(path.read_text("utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError, ValueError):
+            continue
+        if isinstance(document, dict) and isinstance(document.get("group"), str):
+            existing.setdefault(document["group"], path)
+            owner[path] = document["group"]
+    targets = {}
+    for group in groups.values():
+        target = existing.get(group.id, data_dir / "kpis" / f"{group.id}.yml")
+        if owner.get(target, group.id) != group.id:
+            reader.error(group.row, "group", f"{target} holds group '{owner[target]}', not '{group.id}'",
+                         "rename that file or this group", "import.file-taken")
+        targets[group.id] = target
+    return targets
+
+
+def _problems_of(data_dir: Path) -> list[Diagnostic]:
+    try:
+        load_report_data(data_dir)
+    except DataError as exc:
+        return exc.diagnostics.errors
+    return []
+
+
+def _check_result(data_dir: Path, reader: _Reader, texts: dict[str, str], targets: dict[str, Path],
+                  kpis: dict[str, _Kpi]) -> None:
+    """Load data/ as it would be after the import; refuse problems the import would add."""
+    if not (data_dir / "report.yml").is_file():
+        return
+    before = {(d.code, d.message) for d in _problems_of(data_dir)}
+    with tempfile.TemporaryDirectory(prefix="esg-import-") as tmp:
+        stage = Path(tmp) / "data"
+        (stage / "kpis").mkdir(parents=True)
+        for path in list(data_dir.glob("*.yml")) + list((data_dir / "kpis").glob("*.yml")):
+            shutil.copyfile(path, stage / path.relative_to(data_dir))
+        staged = {}
+        for group_id, target in targets.items():
+            staged_path = stage / "kpis" / target.name
+            staged_path.write_text(texts[group_id], encoding="utf-8")
+            staged[str(staged_path)] = group_id
+        after = _problems_of(stage)
+    for problem in after:
+        message = problem.message.replace(str(stage), str(data_dir))
+        if (problem.code, message) in before:
+            continue
+        if problem.file in staged:
+            # Point at the KPI's first row: the line falls in the KPI entry that starts at or before it.
+            lines = texts[staged[problem.file]].splitlines()
+            starts = [(n, line[len("  - id: "):].strip("'\"")) for n, line in enumerate(lines, start=1)
+                      if line.startswith("  - id: ")]
+            owning = [kpi_id for n, kpi_id in starts if n <= (problem.line or 0)]
+            column = _COLUMN_OF_CODE.get(problem.code)
+            row = kpis[owning[-1]].row if owning else min(kpis[k].row for _, k in starts) if starts else 1
+            reader.error(row, column if owning and column in reader.columns else None, message, problem.hint or "",
+                         problem.code)
+        else:
+            file = problem.file.replace(str(stage), str(data_dir)) if problem.file else None
+            reader.problems.error(problem.code, message, file=file, line=problem.line, col=problem.col, hint=problem.hint)
+
+
+def import_workbook(path: Path, data_dir: Path) -> ImportResult:
+    """Read ``path`` (.xlsx or .csv, the export layout) and write ``data_dir/kpis/<group>.yml``.
+
+    Raises ``DataError`` (file, row, column and hint for each problem) and writes nothing when
+    the sheet is invalid or its data would add a problem to ``data_dir``.
+    """
+    path, data_dir = Path(path), Path(data_dir)
+    reader = _Reader(path)
+    groups, kpis = _read_rows(reader, _table(path))
+    _check_required(reader, groups, kpis)
+    texts = {group.id: _group_yaml(reader, group, kpis, path.name) for group in groups.values()}
+    reader.fail_if_errors()
+    targets = _targets(data_dir, reader, groups)
+    reader.fail_if_errors()
+    _check_result(data_dir, reader, texts, targets, kpis)
+    reader.fail_if_errors()
+    changed = []
+    for group_id, target in targets.items():
+        data = texts[group_id].encode("utf-8")
+        if not target.exists() or target.read_bytes() != data:
+            _write_atomically(target, data)
+            changed.append(target)
+    return ImportResult(files=list(targets.values()), changed=changed, kpis=len(kpis))
