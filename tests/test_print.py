@@ -97,3 +97,24 @@ def test_running_header_and_page_numbers(built):
     assert "Environmental, Social and Governance Report" not in pages[0].split("\n")[-3:]  # cover has no footer
     body = pages[3].strip().splitlines()
     assert body[-1].strip() == "4"  # printed number = physical page on the body pages
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_figures_have_alternative_text_in_the_tagged_pdf(sample_build, edition):
+    _, pdfs, _ = sample_build
+    figures = []
+
+    def walk(node):
+        node = node.get_object()
+        if not isinstance(node, dict):
+            return
+        if node.get("/S") == "/Figure":
+            figures.append(node.get("/Alt"))
+        kids = node.get("/K")
+        for kid in kids if isinstance(kids, list) else [kids] if kids is not None else []:
+            if hasattr(kid, "get_object"):
+                walk(kid)
+
+    walk(PdfReader(str(pdfs[edition])).trailer["/Root"]["/StructTreeRoot"])
+    assert figures, "the sample's chart should be a tagged figure"
+    assert all(alt and str(alt).strip() for alt in figures), figures
