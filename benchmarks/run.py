@@ -66,12 +66,18 @@ def venv_bin() -> Path:
 
 
 BIN = venv_bin()
+#: Directory whose build_tools/ every process imports (a snapshot of the repository, see
+#: Bench.snapshot); None: the working tree through the editable install.
+TOOLCHAIN: Path | None = None
+TOOLCHAIN_PARTS = ("build_tools", "templates", "translations")
 
 
 def child_env(**extra) -> dict:
     env = dict(os.environ)
     env["NO_MKDOCS_2_WARNING"] = "1"  # as build_tools/site.py sets for our builds
     env.setdefault("PYTHONUNBUFFERED", "1")
+    if TOOLCHAIN is not None:  # ahead of the editable install's finder
+        env["PYTHONPATH"] = os.pathsep.join([str(TOOLCHAIN)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
@@ -84,6 +90,8 @@ def run_measured(cmd: list, *, cwd: Path | None = None, env: dict | None = None,
                  label: str | None = None, check: bool = True) -> dict:
     """Run ``cmd`` to completion: wall time, peak RSS of the process tree's largest process, CPU."""
     label = label or " ".join(map(str, cmd[:3]))
+    waited = settle()
+    contention = Contention()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=env or child_env(), stdout=out, stderr=err,
@@ -101,6 +109,7 @@ def run_measured(cmd: list, *, cwd: Path | None = None, env: dict | None = None,
         stdout = out.read().decode("utf-8", "replace")
         stderr = err.read().decode("utf-8", "replace")
     result = {"label": label, "cmd": [str(c) for c in cmd], "wall_s": wall, "rc": proc.returncode,
+              "foreign_cpu_share": contention.share(), "waited_for_quiet_s": waited,
               # Linux: ru_maxrss in KiB; wait4 reports the child and its reaped descendants (max, not sum)
               "maxrss_mb": usage.ru_maxrss / 1024, "cpu_s": usage.ru_utime + usage.ru_stime,
               "error_lines": sum(line.startswith("ERROR") for line in stderr.splitlines()),
@@ -118,6 +127,31 @@ def _kill_group(pid: int) -> None:
         pass
 
 
+#: Before each measured step, wait (up to SETTLE_MAX_S, and SETTLE_BUDGET_S in all) for a
+#: moment when the machine is quiet: other processes below SETTLE_BUSY of the CPUs.
+SETTLE = {"enabled": True, "max_s": 10.0, "budget_s": 90.0, "busy": 0.15, "spent_s": 0.0}
+
+
+def settle() -> float:
+    if not SETTLE["enabled"] or SETTLE["spent_s"] >= SETTLE["budget_s"]:
+        return 0.0
+    started = time.perf_counter()
+    limit = min(SETTLE["max_s"], SETTLE["budget_s"] - SETTLE["spent_s"])
+    while time.perf_counter() - started < limit:
+        window = Contention()
+        time.sleep(0.5)
+        share = window.share()
+        if share is None or share < SETTLE["busy"]:
+            break
+    waited = time.perf_counter() - started
+    SETTLE["spent_s"] += waited
+    return waited
+
+
+def _pct(share) -> str:
+    return "?" if share is None else f"{share:.0%}"
+
+
 def median(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
@@ -125,7 +159,8 @@ def median(values):
 
 def summarize(runs: list[dict]) -> dict:
     return {"wall_s": median([r["wall_s"] for r in runs]), "walls_s": [round(r["wall_s"], 3) for r in runs],
-            "maxrss_mb": max(r["maxrss_mb"] for r in runs), "cpu_s": median([r["cpu_s"] for r in runs])}
+            "maxrss_mb": max(r["maxrss_mb"] for r in runs), "cpu_s": median([r["cpu_s"] for r in runs]),
+            "foreign_cpu_share": median([r.get("foreign_cpu_share") for r in runs])}
 
 
 class Contention:
@@ -410,10 +445,12 @@ def pdf_pages(path: Path) -> int | None:
 # Projects: copies and the generated 4x report
 # ======================================================================================
 
-def copy_project(source: Path, target: Path) -> Path:
+def copy_project(source: Path, target: Path, skip_existing: bool = False) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for part in PROJECT_PARTS:
         path = source / part
+        if skip_existing and (target / part).exists():
+            continue
         if path.is_dir():
             shutil.copytree(path, target / part, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
         elif path.exists():
@@ -524,26 +561,44 @@ class Bench:
         self.rows: list[dict] = []
         self.data: dict = {}
         self.python = sys.executable
+        self.sample = self.snapshot() if not args.live else ROOT
         self.editions = self._editions()
+
+    def snapshot(self) -> Path:
+        """The toolchain and the sample report as they are now, in one directory.
+
+        Everything is measured on this copy, so edits to the repository during the run do
+        not mix versions between measurements (the sample's own templates/ and translations/
+        are the toolchain's, as in the repository).
+        """
+        global TOOLCHAIN
+        target = self.work / "snapshot"
+        for part in TOOLCHAIN_PARTS:
+            if (ROOT / part).is_dir():
+                shutil.copytree(ROOT / part, target / part, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
+        copy_project(ROOT, target, skip_existing=True)
+        TOOLCHAIN = target
+        sys.path.insert(0, str(target))
+        return target
 
     def _editions(self) -> list[str]:
         import yaml
 
-        meta = yaml.safe_load((ROOT / "data" / "report.yml").read_text("utf-8"))
+        meta = yaml.safe_load((self.sample / "data" / "report.yml").read_text("utf-8"))
         return list(meta.get("editions") or ["en", "zh-Hant"])
 
     # --- helpers ---------------------------------------------------------------------
     def worker(self, mode: str, *args, label: str, timeout: float = 900) -> tuple[dict, dict]:
         result_file = self.work / f"worker-{mode}-{time.monotonic_ns()}.json"
         run = run_measured([self.python, __file__, "--worker", mode, *map(str, args), str(result_file)],
-                           cwd=ROOT, label=label, timeout=timeout)
+                           cwd=self.sample, label=label, timeout=timeout)
         return run, json.loads(result_file.read_text("utf-8"))
 
     def cli_build(self, project: Path, output: Path, jobs: int | None, label: str) -> dict:
         cmd = [BIN / "esg-report", "build", project, "--output", output]
         if jobs:
             cmd += ["--jobs", str(jobs)]
-        run = run_measured(cmd, cwd=ROOT, label=label)
+        run = run_measured(cmd, cwd=self.sample, label=label)
         if "built in" not in run["stdout_tail"]:
             raise StepFailed(f"{label}: no 'built in' line\n{run['stderr_tail']}")
         run["warnings"] = run["warning_lines"]
@@ -606,25 +661,19 @@ class Bench:
                 for kind, cmd in self.bare_commands(prepared, edition, tag)]
 
     def run_bare_parallel(self, prepared: dict, tag: str) -> dict:
-        results, errors = {}, []
+        """Each edition's chain (mkdocs, then weasyprint), both at once, under one shell.
 
-        def chain(edition):
-            try:
-                results[edition] = self.run_bare_chain(prepared, edition, f"{tag}-par")
-            except Exception as exc:  # noqa: BLE001 - re-raised below
-                errors.append(exc)
+        One process tree in one session, like our build: with the kernel's autogroup
+        scheduling, each session gets a fair share of the CPUs, so chains started as separate
+        sessions would get more CPU than our build's workers on a machine with other load.
+        """
+        import shlex
 
-        threads = [threading.Thread(target=chain, args=(e,)) for e in self.editions]
-        started = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - started
-        if errors:
-            raise errors[0]
-        return {"wall_s": wall, "steps": results,
-                "maxrss_mb": max(r["maxrss_mb"] for runs in results.values() for r in runs)}
+        chains = [" && ".join(shlex.join(map(str, cmd)) for _, cmd in self.bare_commands(prepared, e, f"{tag}-par"))
+                  for e in self.editions]
+        script = "set -e\n" + "".join(f"( {chain} ) & p{i}=$!\n" for i, chain in enumerate(chains)) \
+            + "".join(f"wait $p{i}\n" for i in range(len(chains)))
+        return run_measured(["bash", "-c", script], label="bare engines, editions in parallel")
 
     def overhead_and_parallel(self, prepared: dict) -> None:
         contention = Contention()
@@ -633,9 +682,9 @@ class Bench:
         out = self.work / "builds"
         for i in range(self.repeat):
             progress(f"sample: full build jobs=1 ({i + 1}/{self.repeat})")
-            ours["seq"].append(self.cli_build(ROOT, out / "seq" / "site", 1, "esg-report build --jobs 1"))
+            ours["seq"].append(self.cli_build(self.sample, out / "seq" / "site", 1, "esg-report build --jobs 1"))
             progress(f"sample: full build, default jobs ({i + 1}/{self.repeat})")
-            ours["par"].append(self.cli_build(ROOT, out / "par" / "site", None, "esg-report build"))
+            ours["par"].append(self.cli_build(self.sample, out / "par" / "site", None, "esg-report build"))
             progress(f"bare engines, one after the other ({i + 1}/{self.repeat})")
             total = cpu = 0.0
             for edition in self.editions:
@@ -650,28 +699,40 @@ class Bench:
         seq, par = summarize(ours["seq"]), summarize(ours["par"])
         bare = {"sequential_wall_s": median(bare_seq), "sequential_walls_s": [round(v, 3) for v in bare_seq],
                 "sequential_cpu_s": median(bare_cpu),
+                "sequential_foreign_cpu_share": median([r.get("foreign_cpu_share") for v in bare_steps.values() for r in v]),
                 "parallel_wall_s": median([b["wall_s"] for b in bare_par]),
                 "parallel_walls_s": [round(b["wall_s"], 3) for b in bare_par],
+                "parallel_cpu_s": median([b["cpu_s"] for b in bare_par]),
+                "parallel_foreign_cpu_share": median([b.get("foreign_cpu_share") for b in bare_par]),
+                "parallel_maxrss_mb": max(b["maxrss_mb"] for b in bare_par),
                 "steps": {k: summarize(v) for k, v in bare_steps.items()}}
         self.data["sample_builds"] = {"jobs1": seq, "default_jobs": par,
-                                      "warnings": max(r["warnings"] for r in ours["seq"] + ours["par"])}
+                                      "warnings": max(r["warnings"] for r in ours["seq"] + ours["par"]),
+                                      "error_lines": max(r["error_lines"] for r in ours["seq"] + ours["par"]),
+                                      "stderr_tail": ours["par"][-1]["stderr_tail"][-1000:]}
         self.data["bare_engines"] = bare
         self.data["contention"]["overhead_and_parallel"] = contention.share()
         self.row("1 overhead", "full build, sequential (jobs=1) vs bare engines sequential", seq["wall_s"], "s",
                  bare["sequential_wall_s"], seq["wall_s"] / bare["sequential_wall_s"], TARGETS["overhead"], "<=",
                  note=f"CPU {seq['cpu_s']:.1f} s vs {bare['sequential_cpu_s']:.1f} s: "
-                      f"{seq['cpu_s'] / bare['sequential_cpu_s']:.2f}×")
+                      f"{seq['cpu_s'] / bare['sequential_cpu_s']:.2f}×; other load "
+                      f"{_pct(seq['foreign_cpu_share'])} vs {_pct(bare['sequential_foreign_cpu_share'])}")
         self.row("1 overhead", "full build, default (parallel) vs bare engines, editions in parallel", par["wall_s"], "s",
-                 bare["parallel_wall_s"], par["wall_s"] / bare["parallel_wall_s"], TARGETS["overhead"], "<=")
+                 bare["parallel_wall_s"], par["wall_s"] / bare["parallel_wall_s"], TARGETS["overhead"], "<=",
+                 note=f"CPU {par['cpu_s']:.1f} s vs {bare['parallel_cpu_s']:.1f} s; other load "
+                      f"{_pct(par['foreign_cpu_share'])} vs {_pct(bare['parallel_foreign_cpu_share'])}")
         for label, step in bare["steps"].items():
             self.row("1 overhead", f"  {label} (median)", step["wall_s"], "s", note=f"peak {step['maxrss_mb']:.0f} MB")
         self.row("2 parallel", "both editions jobs=2 vs jobs=1 (wall)", par["wall_s"], "s", seq["wall_s"],
                  par["wall_s"] / seq["wall_s"], TARGETS["parallel"], "<=",
-                 note=f"CPU {par['cpu_s']:.1f} s vs {seq['cpu_s']:.1f} s")
+                 note=f"CPU {par['cpu_s']:.1f} s vs {seq['cpu_s']:.1f} s; other load "
+                      f"{_pct(par['foreign_cpu_share'])} vs {_pct(seq['foreign_cpu_share'])}")
         self.row("2 parallel", "bare engines: editions in parallel vs one after the other", bare["parallel_wall_s"], "s",
                  bare["sequential_wall_s"], bare["parallel_wall_s"] / bare["sequential_wall_s"],
                  note="what the engines allow on this machine")
-        self.row("2 parallel", "peak memory of a full build (largest process)", par["maxrss_mb"], "MB")
+        self.row("2 parallel", "peak memory of a full build (largest process)", par["maxrss_mb"], "MB",
+                 bare["parallel_maxrss_mb"], par["maxrss_mb"] / bare["parallel_maxrss_mb"],
+                 note="baseline: largest bare engine process")
         self.sample_output = out / "par" / "site"
 
     # --- 3. scale --------------------------------------------------------------------
@@ -679,7 +740,7 @@ class Bench:
         factor = self.args.scale
         project = self.work / f"report-x{factor}"
         progress(f"generating a {factor}x report in {project}")
-        shape = make_scaled_project(ROOT, project, factor)
+        shape = make_scaled_project(self.sample, project, factor)
         contention = Contention()
         progress(f"{factor}x report: full build, default jobs")
         build = self.cli_build(project, self.work / "builds" / f"x{factor}" / "site", None, f"esg-report build ({factor}x)")
@@ -704,6 +765,10 @@ class Bench:
     # --- 4. PDF ----------------------------------------------------------------------
     def pdf_rows(self, pdf: dict) -> None:
         output = getattr(self, "sample_output", None)
+        errors = self.data.get("sample_builds", {}).get("error_lines")
+        if errors:
+            self.row("4 PDF", "ERROR lines in the build's output (WeasyPrint)", errors, "lines",
+                     note="see sample_builds.stderr_tail in the JSON")
         for edition, figures in pdf.items():
             built = None
             if output is not None:
@@ -720,7 +785,7 @@ class Bench:
 
     # --- 5. preview and check ----------------------------------------------------------
     def preview(self) -> None:
-        project = copy_project(ROOT, self.work / "preview")
+        project = copy_project(self.sample, self.work / "preview")
         edition = "en"
         page = self._preview_page(project, edition)
         url_path = "/" + (str(Path(page).with_suffix("")).removesuffix("index").rstrip("/") + "/").lstrip("/")
@@ -774,7 +839,8 @@ class Bench:
         runs = []
         for i in range(self.repeat):
             progress(f"esg-report check ({i + 1}/{self.repeat})")
-            runs.append(run_measured([BIN / "esg-report", "check", ROOT], cwd=ROOT, label="esg-report check"))
+            runs.append(run_measured([BIN / "esg-report", "check", self.sample], cwd=self.sample,
+                                     label="esg-report check"))
         summary = summarize(runs)
         self.data["check"] = summary
         self.row("5 preview", "esg-report check (sample)", summary["wall_s"], "s", target=TARGETS["check_s"], compare="<",
@@ -824,7 +890,7 @@ class Bench:
         progress("profiling one sequential build with pyinstrument")
         text, html = RESULTS / f"profile-{stamp}.txt", RESULTS / f"profile-{stamp}.html"
         try:
-            run, summary = self.worker("profile", ROOT, self.work / "profile", text, html, label="pyinstrument build")
+            run, summary = self.worker("profile", self.sample, self.work / "profile", text, html, label="pyinstrument build")
         except StepFailed as exc:
             self.data["profile"] = {"error": str(exc)[:500]}
             return
@@ -851,7 +917,7 @@ class Bench:
             progress(f"warning: load average {self.data['environment']['loadavg_1min']:.2f}: figures will be noisy")
         failed = None
         try:
-            prepared = self.prepare(ROOT, "sample")
+            prepared = self.prepare(self.sample, "sample")
             self.data["prepare"] = {e: {k: v for k, v in i.items() if k != "dir"} for e, i in prepared.items()}
             self.data["pdf_step"] = self.pdf_step(prepared, "sample")
             self.overhead_and_parallel(prepared)
@@ -992,7 +1058,21 @@ def environment() -> dict:
         except metadata.PackageNotFoundError:
             versions[name] = None
     return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-            "loadavg_1min": os.getloadavg()[0], "versions": versions, "root": str(ROOT)}
+            "loadavg_1min": os.getloadavg()[0], "versions": versions, "root": str(ROOT),
+            "toolchain": str(TOOLCHAIN or ROOT), "toolchain_digest": tree_digest(TOOLCHAIN or ROOT)}
+
+
+def tree_digest(root: Path) -> str:
+    """SHA-256 of the toolchain's sources and the sample (which version was measured)."""
+    digest = hashlib.sha256()
+    for part in TOOLCHAIN_PARTS + PROJECT_PARTS:
+        base = root / part
+        files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else []
+        for path in files:
+            if "__pycache__" in path.parts or path.suffix in (".pyc", ".mo"):
+                continue
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 # ======================================================================================
@@ -1039,16 +1119,19 @@ def main(argv=None) -> int:
     parser.add_argument("--scale", type=int, default=4, help="size factor of the generated report (0: skip)")
     parser.add_argument("--no-profile", dest="profile", action="store_false", help="skip the pyinstrument profile")
     parser.add_argument("--keep", action="store_true", help="keep the temporary work directory")
+    parser.add_argument("--live", action="store_true",
+                        help="measure the working tree as it is at each step (default: a snapshot taken at the start)")
+    parser.add_argument("--no-settle", dest="settle", action="store_false",
+                        help="do not wait for a quiet moment before each measured step")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        mode, *rest = args.worker
-        sys.path.insert(0, str(ROOT))
+        mode, *rest = args.worker  # build_tools comes from $PYTHONPATH (the snapshot) or the editable install
         {"prepare": worker_prepare, "pdf": worker_pdf, "profile": worker_profile}[mode](*rest)
         return 0
     if args.quick:
         args.repeat = 1
-    sys.path.insert(0, str(ROOT))
+    SETTLE["enabled"] = args.settle
     return Bench(args).run()
 
 

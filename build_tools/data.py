@@ -11,7 +11,9 @@ from __future__ import annotations
 import ast
 import difflib
 import json
+import math
 import operator
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, DivisionByZero, InvalidOperation
@@ -75,6 +77,7 @@ class ReportData:
     units: dict[str, dict]
     files: list[Path]
     materiality: dict | None = None
+    warnings: Diagnostics = field(default_factory=Diagnostics)
 
     @property
     def year(self) -> int:
@@ -177,12 +180,28 @@ def load_report_data(data_dir: Path) -> ReportData:
                 continue
             kpi = KPI(
                 id=raw["id"], name=dict(raw["name"]), unit=raw["unit"], group=group_id,
-                decimals=raw.get("decimals", 0), disclose=list(raw.get("disclose", [])),
+                decimals=int(raw.get("decimals", 0)), disclose=list(raw.get("disclose", [])),
                 formula=raw.get("formula"), breakdown_of=raw.get("breakdown_of"),
                 source=raw.get("source"), boundary=raw.get("boundary"), file=str(kpi_file), line=line,
             )
-            for year, raw_value in (raw.get("values") or {}).items():
-                kpi.values[int(year)] = _parse_value(raw_value)
+            values = raw.get("values") or {}
+            for year, raw_value in values.items():
+                # The schema's year pattern only sees string keys; YAML makes `2024:` an int.
+                if isinstance(year, bool) or not re.fullmatch(r"(19|20)[0-9]{2}", str(year)):
+                    problems.error("data.schema", f"kpis/{index}/values: {year!r} is not a year", file=str(kpi_file),
+                                   line=values.line_of(year), hint="years are written 2024 (1900 to 2099)")
+                    continue
+                if int(year) in kpi.values:
+                    problems.error("data.duplicate-key", f"KPI '{kpi.id}': year {year} is given twice", file=str(kpi_file),
+                                   line=values.line_of(year), hint="remove one of the two entries")
+                    continue
+                value = _parse_value(raw_value)
+                if value.amount is not None and not value.amount.is_finite():
+                    problems.error("data.not-a-number", f"KPI '{kpi.id}': the {year} value is not a finite number",
+                                   file=str(kpi_file), line=values.line_of(year),
+                                   hint="write the figure as digits (.nan and .inf are not figures)")
+                    continue
+                kpi.values[int(year)] = value
             if kpi.unit not in units:
                 problems.error("data.unknown-unit", f"KPI '{kpi.id}': unknown unit '{kpi.unit}'", file=kpi.file,
                                line=raw.line_of("unit"), hint=suggest(kpi.unit, units) or "units are listed in build_tools/units.yml")
@@ -193,6 +212,7 @@ def load_report_data(data_dir: Path) -> ReportData:
         _compute_formulas(kpis, problems)
         _check_reporting_year(kpis, int(meta["report"]["year"]), problems)
         _check_breakdowns(kpis, problems)
+        _check_year_on_year(kpis, float(meta["report"].get("yoy_threshold", 0.5)), problems)
     materiality = None
     materiality_file = data_dir / "materiality.yml"
     if materiality_file.exists():
@@ -201,7 +221,11 @@ def load_report_data(data_dir: Path) -> ReportData:
         _validate_schema(materiality, "materiality.schema.json", materiality_file, problems)
     if problems.errors:
         raise DataError(problems)
-    return ReportData(meta=meta, kpis=kpis, groups=groups, units=units, files=files, materiality=materiality)
+    warnings = Diagnostics()
+    for item in problems.warnings:
+        warnings.add(item)
+    return ReportData(meta=meta, kpis=kpis, groups=groups, units=units, files=files, materiality=materiality,
+                      warnings=warnings)
 
 
 # --- derived KPIs -----------------------------------------------------------------
@@ -214,19 +238,30 @@ def _formula_names(kpi: KPI, problems: Diagnostics) -> tuple[ast.expr | None, li
     # edited by many hands and must never execute code.
     try:
         tree = ast.parse(kpi.formula, mode="eval").body
-    except SyntaxError as exc:
-        problems.error("data.formula-syntax", f"KPI '{kpi.id}': formula '{kpi.formula}' is not valid ({exc.msg})",
+    except (SyntaxError, RecursionError) as exc:
+        reason = getattr(exc, "msg", None) or "too deeply nested"
+        problems.error("data.formula-syntax", f"KPI '{kpi.id}': formula '{kpi.formula}' is not valid ({reason})",
                        file=kpi.file, line=kpi.line, hint="use KPI ids, numbers, + - * / and parentheses")
         return None, []
     names = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             names.append(node.id)
+        elif isinstance(node, ast.Constant) and not _is_number(node.value):
+            problems.error("data.formula-syntax", f"KPI '{kpi.id}': {ast.unparse(node)} is not a number",
+                           file=kpi.file, line=kpi.line, hint="use KPI ids, numbers, + - * / and parentheses")
+            return None, []
         elif not isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Constant, ast.USub, ast.Load, *_OPERATORS)):
             problems.error("data.formula-syntax", f"KPI '{kpi.id}': '{ast.unparse(node)}' is not allowed in a formula",
                            file=kpi.file, line=kpi.line, hint="use KPI ids, numbers, + - * / and parentheses")
             return None, []
     return tree, names
+
+
+def _is_number(value) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _evaluate(node: ast.expr, values: dict[str, Decimal]) -> Decimal:
@@ -293,6 +328,10 @@ def _compute_formulas(kpis: dict[str, KPI], problems: Diagnostics) -> None:
                 problems.error("data.division-by-zero", f"KPI '{kpi.id}': formula divides by zero for {year}",
                                file=kpi.file, line=kpi.line,
                                hint="check the denominator's value, or mark this year not_available with a reason")
+            except RecursionError:
+                problems.error("data.formula-syntax", f"KPI '{kpi.id}': formula is too long to compute",
+                               file=kpi.file, line=kpi.line, hint="split it into intermediate derived KPIs")
+                break
 
 
 def _check_reporting_year(kpis: dict[str, KPI], year: int, problems: Diagnostics) -> None:
@@ -303,6 +342,25 @@ def _check_reporting_year(kpis: dict[str, KPI], year: int, problems: Diagnostics
             problems.error("data.missing-value", f"KPI '{kpi.id}' has no value for the reporting year {year}",
                            file=kpi.file, line=kpi.line,
                            hint=f"add `{year}: <number>` under values, or `{year}: {{status: not_available, reason: {{en: ..., zh-Hant: ...}}}}`")
+
+
+def _check_year_on_year(kpis: dict[str, KPI], threshold: float, problems: Diagnostics) -> None:
+    """Warn when a value changes by more than ``threshold`` (0.5 = 50%) from the year before
+    without a note: either a data-entry slip or a change readers need explained."""
+    for kpi in kpis.values():
+        if kpi.formula:
+            continue
+        years = sorted(kpi.values)
+        for before, after in zip(years, years[1:]):
+            old, new = kpi.values[before], kpi.values[after]
+            if after != before + 1 or old.amount in (None, 0) or new.amount is None or new.note:
+                continue
+            change = (new.amount - old.amount) / abs(old.amount)
+            if abs(change) > Decimal(str(threshold)):
+                problems.warning("data.yoy-change",
+                                 f"KPI '{kpi.id}' changes by {change * 100:+.0f}% from {before} to {after} with no note",
+                                 file=kpi.file, line=kpi.line,
+                                 hint=f"check the value, or explain it: `{after}: {{value: {new.amount}, note: {{en: ..., zh-Hant: ...}}}}`")
 
 
 def _check_breakdowns(kpis: dict[str, KPI], problems: Diagnostics) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gettext
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from functools import lru_cache
 from importlib import resources
 
@@ -55,9 +55,15 @@ class Formatter:
 
     # numbers ------------------------------------------------------------------
     def number(self, amount: Decimal, decimals: int = 0) -> str:
-        amount = Decimal(amount).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+        amount = Decimal(amount)
         pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-        return format_decimal(amount, format=pattern, locale=self.locale, decimal_quantization=True)
+        # Enough precision for any figure a data file can hold (the default context has 28 digits,
+        # and Babel formats in the current context).
+        with localcontext(prec=max(28, amount.adjusted() + decimals + 2)):
+            amount = amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+            if amount.is_zero():
+                amount = abs(amount)  # never print "-0.0"
+            return format_decimal(amount, format=pattern, locale=self.locale, decimal_quantization=True)
 
     def words(self, amount: Decimal, capital: bool = False) -> str | None:
         """A whole number from 0 to 10 in words ('four' / '四'); None for any other number.
@@ -100,7 +106,8 @@ class Formatter:
         old, new = Decimal(old), Decimal(new)
         if old == 0:
             return self._("no comparable figure") if new != 0 else self._("no change")
-        ratio = (new - old) / abs(old) * 100
+        with localcontext(prec=max(28, abs(new.adjusted() - old.adjusted()) + decimals + 4)):
+            ratio = (new - old) / abs(old) * 100
         shown = self.number(abs(ratio), decimals)
         if Decimal(shown.replace(",", "")) == 0:
             return self._("no change")

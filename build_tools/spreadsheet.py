@@ -3,8 +3,10 @@
 ``export_workbook`` writes every KPI of ``data/kpis/*.yml`` as one row per KPI and year;
 ``import_workbook`` reads that layout back and writes one ``data/kpis/<group>.yml`` per
 group. The layout is documented in docs/authoring-guide.md ("Filling KPIs from a
-spreadsheet"). Numbers travel as ``Decimal`` and their text, never through float
-arithmetic: 8.75 stays 8.75 and 947200000 stays 947200000.
+spreadsheet"). Figures are read from the YAML text as ``Decimal`` and written back as that
+text, never through float arithmetic: 8.75 stays 8.75 and 947200000 stays 947200000. A .csv
+file keeps the digits themselves (8.750); a workbook holds numbers as doubles, exact up to
+15 significant digits, which is the most ``import`` accepts.
 
 Importing checks the sheet cell by cell (errors name the spreadsheet, row and column), then
 validates the data it would write together with the rest of ``data/`` and writes nothing
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import re
 import shutil
@@ -70,8 +73,9 @@ def _number_text(amount: Decimal) -> str:
 
 
 def _fits(amount: Decimal) -> bool:
-    digits = len(amount.normalize().as_tuple().digits) if amount else 1
-    return digits <= MAX_DIGITS and abs(amount) < LIMIT
+    # Count the digits from the tuple: normalize() would round to the context's 28 digits first.
+    digits = "".join(map(str, amount.as_tuple().digits)).strip("0")
+    return len(digits) <= MAX_DIGITS and amount.copy_abs() < LIMIT
 
 
 # --- export --------------------------------------------------------------------------------
@@ -144,11 +148,12 @@ def _export_rows(data_dir: Path) -> tuple[list[dict], int]:
                     if value.get("note"):
                         row.update({"note_en": value["note"]["en"], "note_zh-Hant": value["note"]["zh-Hant"]})
                     value = value["value"]
-                amount = Decimal(value) if isinstance(value, int) else Decimal(repr(value)) if isinstance(value, float) else value
-                if not amount.is_finite():
+                plain = values[key]["value"] if isinstance(values[key], dict) else values[key]
+                if isinstance(plain, float) and not math.isfinite(plain):  # as data.py reads it: .nan, .inf, 1e999
                     problems.error("data.not-a-number", f"KPI '{raw['id']}': the {year} value is not a finite number",
-                                   file=str(path), line=line, hint="write the figure as digits")
-                row["value"] = amount
+                                   file=str(path), line=line, hint="write the figure as digits (.nan and .inf are not figures)")
+                    continue
+                row["value"] = Decimal(value)  # an int, or the Decimal of a float's text
             rows.extend(by_year[year] for year in sorted(by_year))
             if not by_year:
                 rows.append(base)
@@ -430,8 +435,8 @@ def _cell_value(reader: _Reader, name: str, row: int, cell):
     if name == "decimals":
         return _parse_decimals(reader, row, cell)
     if name == "disclose":
-        text = _text(cell)
-        return tuple(re.split(r"[\s,;]+", text.strip(" ,;"))) if text else None
+        codes = tuple(code for code in re.split(r"[\s,;]+", _text(cell) or "") if code)
+        return codes or None
     return _text(cell)
 
 

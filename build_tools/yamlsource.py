@@ -84,11 +84,23 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: load
 
 def load_yaml(path: Path):
     """Parse one YAML file; syntax errors become a located ``DataError``."""
-    text = path.read_text(encoding="utf-8")
-    loader = _Loader(text)
-    loader.source_file = str(path)
     try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(Diagnostic("error", "data.encoding", f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                                   file=str(path), hint="save the file as UTF-8")) from None
+    loader = None
+    try:
+        loader = _Loader(text)  # the reader rejects control characters here already
+        loader.source_file = str(path)
         return loader.get_single_data()
+    except yaml.reader.ReaderError as exc:  # e.g. a control character pasted from a spreadsheet
+        line = text.count("\n", 0, exc.position) + 1
+        raise DataError(Diagnostic("error", "data.yaml-syntax", f"character {exc.character!r} is not allowed in YAML",
+                                   file=str(path), line=line, hint="delete the invisible character on this line")) from None
+    except (ValueError, TypeError) as exc:  # a 4,301-digit integer; an unhashable key such as `? [1]`
+        raise DataError(Diagnostic("error", "data.yaml-syntax", f"unreadable value: {str(exc).splitlines()[0][:120]}",
+                                   file=str(path), hint="check the keys and numbers of this file")) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise DataError(
@@ -103,7 +115,8 @@ def load_yaml(path: Path):
             )
         ) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def line_for_path(document, path) -> int | None:

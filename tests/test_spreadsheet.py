@@ -3,12 +3,16 @@
 import csv
 import io
 import shutil
+import tempfile
 import textwrap
 from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support import run_cli
 
 from build_tools.data import load_report_data
@@ -286,3 +290,66 @@ def test_cli_export_of_invalid_data_exits_1(starter, tmp_path):
     assert code == 1
     assert "data/kpis/broken.yml:3: error: kpis: 3 is not of type 'array' [data.schema]" in err
     assert not (tmp_path / "kpis.csv").exists()
+
+
+# --- exact numbers, for any figure the layout accepts ------------------------------------------
+
+figures = st.decimals(min_value=Decimal("-999999999999999"), max_value=Decimal("999999999999999"),
+                      allow_nan=False, allow_infinity=False).filter(lambda d: len("".join(map(str, d.as_tuple().digits)).strip("0")) <= 15)
+
+
+@settings(max_examples=40, deadline=None)
+@given(amounts=st.lists(figures, min_size=1, max_size=8), suffix=st.sampled_from([".csv", ".xlsx"]))
+def test_any_accepted_figure_survives_import_and_export(amounts, suffix):
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir, sheet = Path(tmp) / "data", Path(tmp) / f"in{suffix}"
+        row = dict.fromkeys(COLUMNS, "") | {"group": "g", "group_title_en": "G", "group_title_zh-Hant": "甲",
+                                            "name_en": "K", "name_zh-Hant": "乙", "unit": "t"}
+        rows = [[(row | {"id": f"k{i}", "year": "2024", "value": format(amount, "f")})[name] for name in COLUMNS]
+                for i, amount in enumerate(amounts)]
+        if suffix == ".csv":
+            write_csv(sheet, [list(COLUMNS), *rows])
+        else:  # numbers as a spreadsheet holds them: doubles
+            workbook = openpyxl.Workbook()
+            workbook.active.append(COLUMNS)
+            for values, amount in zip(rows, amounts):
+                values[COLUMNS.index("value")] = float(amount)
+                workbook.active.append(values)
+            workbook.save(sheet)
+        import_workbook(sheet, data_dir)
+        loaded = yaml.safe_load((data_dir / "kpis" / "g.yml").read_text("utf-8"))
+        for kpi, amount in zip(loaded["kpis"], amounts):
+            assert Decimal(str(kpi["values"][2024])) == amount  # what data.py reads: no float artefacts
+        export_workbook(data_dir, Path(tmp) / "out.csv")
+        exported = [Decimal(r[COLUMNS.index("value")]) for r in read_csv(Path(tmp) / "out.csv")[1:]]
+        assert exported == amounts
+        if suffix == ".csv":  # text keeps the digits themselves, trailing zeros included
+            assert [r[COLUMNS.index("value")] for r in read_csv(Path(tmp) / "out.csv")[1:]] == \
+                   [r[COLUMNS.index("value")] for r in rows]
+
+
+def test_figures_beyond_what_a_spreadsheet_keeps_are_refused(starter, exported):
+    sheet, rows = exported
+    value = COLUMNS.index("value")
+    rows[1][value] = "0.1234567890123456"
+    rows[2][value] = "1E+15"
+    rows[3][value] = "NaN"
+    errors = import_errors(write_csv(sheet, rows), starter / "data")
+    assert [(e.line, e.col, e.message) for e in errors] == [
+        (2, value + 1, "KPI 'nox_emissions': value '0.1234567890123456' has more than 15 significant digits "
+                       "or is 1,000,000,000,000,000 or more"),
+        (3, value + 1, "KPI 'nox_emissions': value '1E+15' has more than 15 significant digits "
+                       "or is 1,000,000,000,000,000 or more"),
+        (4, value + 1, "KPI 'nox_emissions': value 'NaN' is not a number"),
+    ]
+
+
+def test_export_refuses_values_that_are_not_figures(starter, tmp_path):
+    path = starter / "data" / "kpis" / "odd.yml"
+    path.write_text("group: odd\ntitle: {en: Odd, zh-Hant: 奇}\nkpis:\n  - id: odd\n    name: {en: Odd, zh-Hant: 奇}\n"
+                    "    unit: t\n    values:\n      2024: .nan\n", "utf-8")
+    with pytest.raises(DataError) as caught:
+        export_workbook(starter / "data", tmp_path / "kpis.csv")
+    [error] = caught.value.diagnostics.errors
+    assert (error.code, error.file, error.line) == ("data.not-a-number", str(path), 8)
+    assert error.message == "KPI 'odd': the 2024 value is not a finite number"
