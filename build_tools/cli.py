@@ -1,4 +1,4 @@
-"""Command-line interface: ``esg-report build | check | serve | new``.
+"""Command-line interface: ``esg-report build | check | serve | new | import | export | translations | catalogs``.
 
 Owns argument parsing, output and exit codes: 0 success, 1 errors in the report (or
 warnings under --strict), 2 usage errors and crashes. Everything else lives in the modules.
