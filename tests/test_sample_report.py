@@ -117,3 +117,44 @@ def test_simplified_check_catches_a_simplified_character(tmp_path):
     [error] = problems.items
     assert (error.line, error.col) == (3, 6)
     assert error.message == "Simplified character '应' in the Traditional Chinese edition"
+
+
+def test_chart_labels_are_text_in_both_pdfs(sample_build):
+    _, pdfs, _ = sample_build
+    en = squash(pdf_text(pdfs["en"]))
+    zh = squash(pdf_text(pdfs["zh-Hant"]))
+    assert squash("Suppliers in Mainland China, Hong Kong, Macau and Taiwan (suppliers)") in en
+    assert squash("中國內地、香港、澳門及台灣供應商（家）") in zh or squash("中國內地、香港、澳門及台灣供應商 (家)") in zh
+
+
+def test_no_broken_internal_links_in_the_built_site(sample_build):
+    """A link checker over the output: every relative link's file exists, and so does its #anchor."""
+    from urllib.parse import unquote, urlsplit
+
+    from lxml import html as lxml_html
+
+    output, _, _ = sample_build
+    ids: dict = {}
+
+    def ids_of(path):
+        if path not in ids:
+            ids[path] = set(lxml_html.parse(str(path)).getroot().xpath("//@id"))
+        return ids[path]
+
+    broken = []
+    # 404.html is served for any missing URL, so MkDocs writes it with root-absolute links; skip it.
+    pages = [p for p in output.rglob("*.html") if p.name != "404.html"]
+    assert len(pages) > 50
+    for page in pages:
+        for href in lxml_html.parse(str(page)).getroot().xpath("//a/@href|//link/@href|//script/@src|//img/@src"):
+            parts = urlsplit(href)
+            if parts.scheme or parts.netloc or href.startswith(("mailto:", "tel:", "javascript:")):
+                continue
+            target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.append(f"{page.relative_to(output)} -> {href}")
+            elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in ids_of(target):
+                broken.append(f"{page.relative_to(output)} -> {href} (no such anchor)")
+    assert not broken, broken[:20]
