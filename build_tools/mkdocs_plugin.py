@@ -18,7 +18,7 @@ from mkdocs.structure.files import File
 
 from .errors import ReportError
 from .project import Project
-from .site import EDITION_ENV, PREVIEW_ENV, EditionContext, edition_links, traditional_jieba_dictionary
+from .site import EDITION_ENV, PREVIEW_ENV, EditionContext, edition_links, quiet_jieba, traditional_jieba_dictionary
 
 log = get_plugin_logger(__name__)
 
@@ -48,6 +48,7 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
         for directory in reversed(theme_dirs):
             if directory not in config.theme.dirs:
                 config.theme.dirs.insert(0, directory)
+        quiet_jieba()
         search = config.plugins.get("material/search")
         if search is not None and ctx.edition.code == "zh-Hant" and not search.config.get("jieba_dict"):
             dictionary = traditional_jieba_dictionary()

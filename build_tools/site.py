@@ -211,7 +211,7 @@ def approval_timestamp(meta: dict) -> int:
     return int(dt.datetime(approved.year, approved.month, approved.day, tzinfo=dt.timezone.utc).timestamp())
 
 
-def _quiet_jieba() -> None:
+def quiet_jieba() -> None:
     # Material's search segments Chinese with jieba, which logs at DEBUG to stderr on import.
     try:
         import jieba
@@ -226,7 +226,7 @@ def build_site(context: EditionContext, site_dir: Path) -> None:
     from mkdocs.config import load_config
     from mkdocs.exceptions import Abort, PluginError
 
-    _quiet_jieba()
+    quiet_jieba()
     # Reproducible output: MkDocs dates the sitemap (and its gzip header) from SOURCE_DATE_EPOCH.
     os.environ.setdefault("SOURCE_DATE_EPOCH", str(approval_timestamp(context.data.meta)))
     config = load_config(str(context.project.config_file), docs_dir=str(context.content_dir),
