@@ -10,8 +10,9 @@ report: setup            ## set up, then build both editions (websites and PDFs)
 test: setup-test         ## set up, then run the test suite (includes a full build of the sample)
 	$(BIN)/python -m pytest
 
-check: setup             ## validate data, chapters, links and the content index (no PDF)
+check: setup             ## validate data, chapters, links, the content index and the translation (no PDF)
 	$(BIN)/esg-report check --strict
+	$(BIN)/esg-report translations --check
 
 serve: setup             ## live preview of the English edition (EDITION=zh-Hant for Chinese)
 	$(BIN)/esg-report serve --edition $(or $(EDITION),en)

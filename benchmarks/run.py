@@ -356,7 +356,7 @@ def worker_pdf(print_html: str, base_url: str, target: str, result_file: str) ->
               open(result_file, "w"), indent=2)
 
 
-def worker_profile(project_dir: str, out_dir: str, result_file: str, text_file: str, html_file: str) -> None:
+def worker_profile(project_dir: str, out_dir: str, text_file: str, html_file: str, result_file: str) -> None:
     """One sequential build (jobs=1, so every edition runs in this process) under pyinstrument."""
     from pyinstrument import Profiler
 
@@ -891,8 +891,9 @@ class Bench:
         text, html = RESULTS / f"profile-{stamp}.txt", RESULTS / f"profile-{stamp}.html"
         try:
             run, summary = self.worker("profile", self.sample, self.work / "profile", text, html, label="pyinstrument build")
-        except StepFailed as exc:
+        except (StepFailed, ValueError, KeyError) as exc:
             self.data["profile"] = {"error": str(exc)[:500]}
+            progress(f"profile failed: {str(exc)[:300]}")
             return
         summary.update(text=str(text), html=str(html))
         self.data["profile"] = summary
@@ -932,6 +933,11 @@ class Bench:
         except (StepFailed, OSError) as exc:
             failed = str(exc)
             progress(f"benchmark stopped: {exc}")
+        except Exception:  # a bug of this script: still write what was measured
+            import traceback
+
+            failed = traceback.format_exc()
+            progress(f"benchmark crashed:\n{failed}")
         finally:
             if not self.args.keep:
                 shutil.rmtree(self.work, ignore_errors=True)
