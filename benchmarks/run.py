@@ -87,9 +87,27 @@ class StepFailed(RuntimeError):
 
 
 def run_measured(cmd: list, *, cwd: Path | None = None, env: dict | None = None, timeout: float = 900,
-                 label: str | None = None, check: bool = True) -> dict:
-    """Run ``cmd`` to completion: wall time, peak RSS of the process tree's largest process, CPU."""
+                 label: str | None = None, check: bool = True, retry: bool = True) -> dict:
+    """Run ``cmd`` to completion: wall time, peak RSS of the process tree's largest process, CPU.
+
+    When other processes took more than SETTLE["busy"] of the CPUs during the run, it is run
+    again (up to SETTLE["retries"] times, within a budget for the whole benchmark) and the
+    least disturbed run is kept; the others are listed under ``discarded``.
+    """
     label = label or " ".join(map(str, cmd[:3]))
+    runs = [_run_once(cmd, cwd, env, timeout, label, check)]
+    while (retry and SETTLE["enabled"] and (runs[-1]["foreign_cpu_share"] or 0) > SETTLE["busy"]
+           and len(runs) <= SETTLE["retries"] and SETTLE["retry_budget"] > 0):
+        SETTLE["retry_budget"] -= 1
+        progress(f"  {label}: other processes used {runs[-1]['foreign_cpu_share']:.0%} of the CPUs, measuring again")
+        runs.append(_run_once(cmd, cwd, env, timeout, label, check))
+    best = min(runs, key=lambda r: r["foreign_cpu_share"] or 0)
+    best["discarded"] = [{"wall_s": round(r["wall_s"], 3), "foreign_cpu_share": r["foreign_cpu_share"]}
+                         for r in runs if r is not best]
+    return best
+
+
+def _run_once(cmd, cwd, env, timeout, label, check) -> dict:
     waited = settle()
     contention = Contention()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -129,7 +147,9 @@ def _kill_group(pid: int) -> None:
 
 #: Before each measured step, wait (up to SETTLE_MAX_S, and SETTLE_BUDGET_S in all) for a
 #: moment when the machine is quiet: other processes below SETTLE_BUSY of the CPUs.
-SETTLE = {"enabled": True, "max_s": 10.0, "budget_s": 90.0, "busy": 0.15, "spent_s": 0.0}
+#: A run disturbed all the same is repeated (``retries`` times at most, ``retry_budget`` in all).
+SETTLE = {"enabled": True, "max_s": 10.0, "budget_s": 90.0, "busy": 0.15, "spent_s": 0.0,
+          "retries": 2, "retry_budget": 12}
 
 
 def settle() -> float:
@@ -589,10 +609,22 @@ class Bench:
 
     # --- helpers ---------------------------------------------------------------------
     def worker(self, mode: str, *args, label: str, timeout: float = 900) -> tuple[dict, dict]:
-        result_file = self.work / f"worker-{mode}-{time.monotonic_ns()}.json"
-        run = run_measured([self.python, __file__, "--worker", mode, *map(str, args), str(result_file)],
-                           cwd=self.sample, label=label, timeout=timeout)
-        return run, json.loads(result_file.read_text("utf-8"))
+        attempts = []
+        while True:  # the PDF step is measured: again if disturbed, as run_measured does
+            result_file = self.work / f"worker-{mode}-{time.monotonic_ns()}.json"
+            run = run_measured([self.python, __file__, "--worker", mode, *map(str, args), str(result_file)],
+                               cwd=self.sample, label=label, timeout=timeout, retry=False)
+            attempts.append((run, json.loads(result_file.read_text("utf-8"))))
+            busy = (run["foreign_cpu_share"] or 0) > SETTLE["busy"]
+            if (mode != "pdf" or not busy or not SETTLE["enabled"] or len(attempts) > SETTLE["retries"]
+                    or SETTLE["retry_budget"] <= 0):
+                break
+            SETTLE["retry_budget"] -= 1
+            progress(f"  {label}: other processes used {run['foreign_cpu_share']:.0%} of the CPUs, measuring again")
+        run, info = min(attempts, key=lambda a: a[0]["foreign_cpu_share"] or 0)
+        run["discarded"] = [{"wall_s": round(r["wall_s"], 3), "foreign_cpu_share": r["foreign_cpu_share"]}
+                            for r, _ in attempts if r is not run]
+        return run, info
 
     def cli_build(self, project: Path, output: Path, jobs: int | None, label: str) -> dict:
         cmd = [BIN / "esg-report", "build", project, "--output", output]
@@ -750,13 +782,17 @@ class Bench:
         sample_pdf = self.data["pdf_step"]
         self.data["contention"]["scale"] = contention.share()
         pages = {e: pdf[e]["pages"] / sample_pdf[e]["pages"] for e in pdf if sample_pdf.get(e, {}).get("pages")}
-        self.data["scale"] = {"shape": shape, "build": {k: build[k] for k in ("wall_s", "maxrss_mb", "cpu_s")},
+        self.data["scale"] = {"shape": shape,
+                              "build": {k: build[k] for k in ("wall_s", "maxrss_mb", "cpu_s", "foreign_cpu_share", "discarded")},
                               "build_warnings": build["warnings"], "pdf_step": pdf, "pdf_page_ratio": pages,
                               "prepare": {e: {k: v for k, v in i.items() if k != "dir"} for e, i in prepared.items()}}
+        sample_cpu = self.data["sample_builds"]["default_jobs"]["cpu_s"]
         self.row("3 scale", f"{factor}x report, full build (default jobs) vs sample", build["wall_s"], "s", sample,
                  build["wall_s"] / sample, TARGETS["scale"] * factor / 4, "<=",
                  note=f"content {shape['content_ratio']:.2f}x, PDF pages "
-                      + ", ".join(f"{e} {r:.2f}x" for e, r in pages.items()))
+                      + ", ".join(f"{e} {r:.2f}x" for e, r in pages.items())
+                      + f"; CPU {build['cpu_s']:.1f} s vs {sample_cpu:.1f} s: {build['cpu_s'] / sample_cpu:.2f}×"
+                      + f"; other load {_pct(build['foreign_cpu_share'])}")
         for edition, figures in pdf.items():
             self.row("3 scale", f"{factor}x report, PDF step peak memory, {edition}", figures["process_maxrss_mb"], "MB",
                      target=TARGETS["pdf_rss_mb"], compare="<",
@@ -943,6 +979,7 @@ class Bench:
                 shutil.rmtree(self.work, ignore_errors=True)
         self.data["environment"]["loadavg_end"] = os.getloadavg()
         self.data["contention"]["whole_run"] = whole.share()
+        self.data["settle"] = dict(SETTLE)
         self.data["duration_s"] = time.perf_counter() - started
         document = {"timestamp": stamp, "targets": TARGETS, "rows": self.rows, "failed": failed, **self.data}
         text = json.dumps(document, indent=2, ensure_ascii=False, default=str)

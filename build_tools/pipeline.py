@@ -172,6 +172,11 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
         for code in all_editions:  # keep the last good build of editions not rebuilt now
             if code not in editions and (output / code).is_dir():
                 shutil.copytree(output / code, staging / code)
+        if not pdf:  # a quick site-only build keeps the last PDFs, so the download links still work
+            for previous in output.glob("*/*.pdf"):
+                if (staging / previous.parent.name).is_dir() and not (staging / previous.parent.name / previous.name).exists():
+                    shutil.copy2(previous, staging / previous.parent.name / previous.name)
+                    log.info("%s: PDF not rebuilt, kept from the previous build", previous.parent.name)
         write_root_page(staging, all_editions, data.meta)
         _swap(staging, output)
         for result in results:

@@ -122,3 +122,11 @@ def test_duplicate_anchor_and_missing_alt_text(starter):
     assert "content/zh-Hant/social.md" in out
     assert "warning: the id 'b1' is used twice on this page [content.duplicate-anchor]" in out
     assert "warning: image 'chart.png' has no text alternative [content.image-alt]" in out
+
+
+def test_site_only_build_keeps_the_last_pdf(starter):
+    assert run_cli("build", str(starter), "--edition", "en")[0] == 0
+    pdf = (starter / "site" / "en" / "esg-report-en.pdf").read_bytes()
+    assert run_cli("build", str(starter), "--no-pdf")[0] == 0
+    assert (starter / "site" / "en" / "esg-report-en.pdf").read_bytes() == pdf
+    assert not (starter / "site" / "zh-Hant" / "esg-report-zh-Hant.pdf").exists()
