@@ -102,6 +102,8 @@ def run_measured(cmd: list, *, cwd: Path | None = None, env: dict | None = None,
         progress(f"  {label}: other processes used {runs[-1]['foreign_cpu_share']:.0%} of the CPUs, measuring again")
         runs.append(_run_once(cmd, cwd, env, timeout, label, check))
     best = min(runs, key=lambda r: r["foreign_cpu_share"] or 0)
+    if retry:
+        KEPT_SHARES.append(best["foreign_cpu_share"])
     best["discarded"] = [{"wall_s": round(r["wall_s"], 3), "foreign_cpu_share": r["foreign_cpu_share"]}
                          for r in runs if r is not best]
     return best
@@ -148,8 +150,13 @@ def _kill_group(pid: int) -> None:
 #: Before each measured step, wait (up to SETTLE_MAX_S, and SETTLE_BUDGET_S in all) for a
 #: moment when the machine is quiet: other processes below SETTLE_BUSY of the CPUs.
 #: A run disturbed all the same is repeated (``retries`` times at most, ``retry_budget`` in all).
+RETRY_BUDGET = 12
 SETTLE = {"enabled": True, "max_s": 10.0, "budget_s": 90.0, "busy": 0.15, "spent_s": 0.0,
-          "retries": 2, "retry_budget": 12}
+          "retries": 2, "retry_budget": RETRY_BUDGET}
+
+
+#: Other processes' share of the CPUs during each measured run that was kept.
+KEPT_SHARES: list = []
 
 
 def settle() -> float:
@@ -622,6 +629,8 @@ class Bench:
             SETTLE["retry_budget"] -= 1
             progress(f"  {label}: other processes used {run['foreign_cpu_share']:.0%} of the CPUs, measuring again")
         run, info = min(attempts, key=lambda a: a[0]["foreign_cpu_share"] or 0)
+        if mode == "pdf":
+            KEPT_SHARES.append(run["foreign_cpu_share"])
         run["discarded"] = [{"wall_s": round(r["wall_s"], 3), "foreign_cpu_share": r["foreign_cpu_share"]}
                             for r, _ in attempts if r is not run]
         return run, info
@@ -981,17 +990,21 @@ class Bench:
         self.data["contention"]["whole_run"] = whole.share()
         self.data["settle"] = dict(SETTLE)
         self.data["duration_s"] = time.perf_counter() - started
+        self.rows.sort(key=lambda r: r["section"])  # stable: measurement order within a section
         document = {"timestamp": stamp, "targets": TARGETS, "rows": self.rows, "failed": failed, **self.data}
         text = json.dumps(document, indent=2, ensure_ascii=False, default=str)
         (RESULTS / f"{stamp}.json").write_text(text, "utf-8")
         (RESULTS / "latest.json").write_text(text, "utf-8")
         print_table(self.rows)
-        shares = {k: v for k, v in self.data["contention"].items() if v is not None}
+        shares = [v for v in KEPT_SHARES if v is not None]
+        self.data["contention"]["measured_runs"] = {"count": len(shares), "median": median(shares),
+                                                    "max": max(shares) if shares else None}
         if shares:
-            print("\nother processes used " + ", ".join(f"{v:.0%} of the CPUs during {k.replace('_', ' ')}"
-                                                     for k, v in shares.items())
-                  + (" — wall times and the parallel ratio are inflated; rerun on an idle machine"
-                     if max(shares.values()) > 0.10 else ""))
+            disturbed = sum(v > SETTLE["busy"] for v in shares)
+            print(f"\nother processes used a median {median(shares):.0%}, at most {max(shares):.0%}, of the CPUs during the "
+                  f"{len(shares)} measured runs ({RETRY_BUDGET - SETTLE['retry_budget']} rerun)"
+                  + (f"; {disturbed} run(s) above {SETTLE['busy']:.0%}: their wall times are inflated, "
+                     "rerun on an idle machine" if disturbed else ""))
         print(f"\n{sum(r['result'] == 'PASS' for r in self.rows)} pass, {sum(r['result'] == 'FAIL' for r in self.rows)} fail"
               f" · {self.data['duration_s']:.0f} s · results: {RESULTS.relative_to(ROOT)}/{stamp}.json"
               + (f" · work dir kept: {self.work}" if self.args.keep else ""))
@@ -1133,26 +1146,26 @@ def _fmt(value, unit: str) -> str:
 
 
 def print_table(rows: list[dict]) -> None:
-    header = ("measure", "value", "baseline", "ratio", "target", "result")
-    lines, section = [], None
-    table = []
+    header = ("measure", "value", "baseline", "ratio", "target", "result", "note")
+    table, section = [], None
     for row in rows:
         if row["section"] != section:
             section = row["section"]
-            table.append((f"[{section}]", "", "", "", "", ""))
+            table.append((f"[{section}]",) + ("",) * 6)
         target = ""
         if row["target"] is not None:
             unit = "×" if row["ratio"] is not None else f" {row['unit']}"
             target = f"{row['compare']} {row['target']:g}{unit}"
-        measure = row["measure"] + (f"  ({row['note']})" if row["note"] else "")
-        table.append((measure, _fmt(row["value"], row["unit"]), _fmt(row["baseline"], row["unit"]),
-                      f"{row['ratio']:.2f}×" if row["ratio"] is not None else "", target, row["result"]))
-    widths = [min(max(len(r[i]) for r in table + [header]), 110 if i == 0 else 20) for i in range(len(header))]
-    fmt = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
-    lines.append(fmt(header))
-    lines.append("  ".join("-" * w for w in widths))
-    lines += [fmt(r) for r in table]
-    print("\n".join(lines))
+        table.append((row["measure"], _fmt(row["value"], row["unit"]), _fmt(row["baseline"], row["unit"]),
+                      f"{row['ratio']:.2f}×" if row["ratio"] is not None else "", target, row["result"], row["note"]))
+    widths = [max(len(r[i]) for r in table + [header]) for i in range(len(header))]
+    widths[-1] = 0
+
+    def line(cells):
+        return "  ".join(c.ljust(w) if i in (0, 6) else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    print("\n".join([line(header), "  ".join("-" * max(w, 4) for w in widths)] + [line(r) for r in table]))
 
 
 def main(argv=None) -> int:
