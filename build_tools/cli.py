@@ -66,7 +66,7 @@ def cmd_check(args, out, err) -> int:
 
     project = Project.at(args.project)
     with tempfile.TemporaryDirectory(prefix="esg-check-") as tmp:
-        _, problems = build_report(project, pdf=False, jobs=args.jobs, output=Path(tmp) / "site")
+        _, problems = build_report(project, pdf=False, jobs=args.jobs, output=Path(tmp) / "site", search=False)
     _report(problems, project.root, args.format, out)
     if args.format != "json" and not problems.items:
         print("no problems found", file=out)

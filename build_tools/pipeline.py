@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .checks import check_sources
-from .data import load_report_data
+from .data import ReportData, load_report_data
 from .disclosures import canonical_number, export_csv, export_json
 from .errors import Diagnostics, ReportError
 from .i18n import EDITIONS
@@ -43,13 +43,18 @@ class EditionResult:
     pdf: str | None = None
 
 
-def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = True) -> EditionResult:
-    """Site (and PDF) of one edition into ``out_dir``. Runs in a worker process."""
-    context = EditionContext(project, edition)
+def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = True, data: ReportData | None = None,
+                  search: bool = True) -> EditionResult:
+    """Site (and PDF) of one edition into ``out_dir``. Runs in a worker process.
+
+    ``data`` is the report data the parent loaded (loaded again when not given); ``search=False``
+    skips the search index, which only a published site needs.
+    """
+    context = EditionContext(project, edition, data)
     result = EditionResult(edition, context.problems)
     started = time.perf_counter()
     try:
-        build_site(context, out_dir)
+        build_site(context, out_dir, search=search)
         log.info("%s: website built (%d pages, %.1f s)", edition, len(context.pages), time.perf_counter() - started)
     except ReportError as exc:
         context.problems.extend(exc.diagnostics)
@@ -141,16 +146,17 @@ def compare_editions(results: list[EditionResult], problems: Diagnostics, projec
                            + "; ".join(diffs), hint="tag the same headings with the same codes in both editions, and keep heading ids identical")
 
 
-def _run(project: Project, editions: list[str], staging: Path, pdf: bool, jobs: int) -> list[EditionResult]:
+def _run(project: Project, editions: list[str], staging: Path, pdf: bool, jobs: int, data: ReportData,
+         search: bool) -> list[EditionResult]:
     if jobs > 1 and len(editions) > 1:
         with ProcessPoolExecutor(max_workers=min(jobs, len(editions))) as pool:
-            futures = [pool.submit(build_edition, project, e, staging / e, pdf) for e in editions]
+            futures = [pool.submit(build_edition, project, e, staging / e, pdf, data, search) for e in editions]
             return [f.result() for f in futures]
-    return [build_edition(project, e, staging / e, pdf) for e in editions]
+    return [build_edition(project, e, staging / e, pdf, data, search) for e in editions]
 
 
 def build_report(project: Project, editions: list[str] | None = None, pdf: bool = True, jobs: int | None = None,
-                 output: Path | None = None) -> tuple[list[EditionResult], Diagnostics]:
+                 output: Path | None = None, search: bool = True) -> tuple[list[EditionResult], Diagnostics]:
     """Build into a staging directory; replace ``output`` (default ``site/``) only if nothing failed."""
     data = load_report_data(project.data_dir)  # fails fast, before any process starts
     all_editions = list(data.meta["editions"])
@@ -163,7 +169,7 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
     problems.extend(data.warnings)
     check_sources(project, data, problems, editions)
     try:
-        results = _run(project, editions, staging, pdf, jobs)
+        results = _run(project, editions, staging, pdf, jobs, data, search)
         for result in results:
             problems.extend(result.problems)
         compare_editions([r for r in results if r.pages], problems, project)

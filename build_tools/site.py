@@ -220,7 +220,7 @@ def quiet_jieba() -> None:
     jieba.setLogLevel(logging.WARNING)
 
 
-def build_site(context: EditionContext, site_dir: Path) -> None:
+def build_site(context: EditionContext, site_dir: Path, search: bool = True) -> None:
     """Run MkDocs for one edition into ``site_dir``; problems land in ``context.problems``."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
@@ -231,6 +231,9 @@ def build_site(context: EditionContext, site_dir: Path) -> None:
     os.environ.setdefault("SOURCE_DATE_EPOCH", str(approval_timestamp(context.data.meta)))
     config = load_config(str(context.project.config_file), docs_dir=str(context.content_dir),
                          site_dir=str(site_dir))
+    search_plugin = config.plugins.get("material/search")
+    if not search and search_plugin is not None:  # `check` publishes nothing; the index is half of MkDocs' time
+        search_plugin.config.enabled = False
     plugin = config.plugins.get("esg-report")
     if plugin is None:
         raise ReportError("mkdocs.yml does not enable the report plugin: add `- esg-report` under `plugins:`")

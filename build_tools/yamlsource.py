@@ -41,7 +41,11 @@ class SourceList(list):
         return self.line
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser (CSafeLoader) when PyYAML was built with it: 3x faster, same marks.
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):
     source_file = ""
 
 
