@@ -101,9 +101,5 @@ class RenderError(ReportError):
     """A chapter could not be rendered (Jinja syntax, undefined name, macro misuse)."""
 
 
-class DisclosureError(ReportError):
-    """The disclosure index is incomplete or names unknown provisions."""
-
-
 class PrintError(ReportError):
     """The PDF could not be produced."""

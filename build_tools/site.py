@@ -17,7 +17,7 @@ from pathlib import Path
 from .data import ReportData, load_report_data
 from .disclosures import (Framework, Location, PageHeading, build_index, check_codes, check_coverage,
                           find_source_line, load_explanations, load_framework, scan_page)
-from .errors import Diagnostics, RenderError, ReportError
+from .errors import Diagnostics, ReportError
 from .formatting import Formatter
 from .i18n import EDITIONS, Edition, get_edition, load_translations
 from .macros import INDEX_PLACEHOLDER, ChapterRenderer
@@ -262,4 +262,3 @@ def edition_links(current: str, editions: list[str]) -> list[dict]:
             for code in editions]
 
 
-__all__ = ["EditionContext", "RenderedPage", "build_site", "RenderError"]
