@@ -131,7 +131,8 @@ def assemble(context, site_dir: Path) -> str:
             body = body.replace(INDEX_PLACEHOLDER, context.render_index(
                 lambda loc: f"#{page_slug(loc.page_url)}--{loc.anchor}" if loc.anchor else f"#{page_slug(loc.page_url)}",
                 print_mode=True))
-        kind = page.meta.get("print_class", "chapter")
+        # Chapters and unnumbered pages open on a new page; a section (1.2) follows on.
+        kind = page.meta.get("print_class") or ("section" if entries and entries[0].level == 2 else "chapter")
         chapters.append({"id": page_slug(page.url), "body": body, "kind": kind, "title": page.title})
         contents.extend(entries)
     meta = context.data.meta
