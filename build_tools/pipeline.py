@@ -61,6 +61,7 @@ def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = Tru
         return result
     if context.render_failed:
         return result  # no pages: nothing to compare with the other edition
+    _root_404(out_dir, edition)
     pages = context.ordered_pages
     result.pages = [p.src for p in pages]
     result.headings = {p.src: [(canonical_number(h.number), h.anchor) for h in p.headings] for p in pages}
@@ -82,6 +83,15 @@ def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = Tru
             return result
         result.pdf = str(target)
     return result
+
+
+def _root_404(out_dir: Path, edition: str) -> None:
+    """MkDocs writes 404.html with links from the site root (it is served for any missing URL);
+    the editions live under /<edition>/, so point them there."""
+    page = out_dir / "404.html"
+    if page.exists():
+        text = re.sub(r'(href|src)="/(?!/)', rf'\1="/{edition}/', page.read_text("utf-8"))
+        page.write_text(text, "utf-8")
 
 
 def write_downloads(context: EditionContext, out_dir: Path) -> None:
@@ -184,6 +194,8 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
                     shutil.copy2(previous, staging / previous.parent.name / previous.name)
                     log.info("%s: PDF not rebuilt, kept from the previous build", previous.parent.name)
         write_root_page(staging, all_editions, data.meta)
+        if (staging / all_editions[0] / "404.html").exists():  # the server's 404 page: the first edition's
+            shutil.copy2(staging / all_editions[0] / "404.html", staging / "404.html")
         _swap(staging, output)
         for result in results:
             if result.pdf:
