@@ -18,8 +18,7 @@ _PALETTE = ["#1b5e7a", "#d98c2b", "#5a9bb5", "#7a5195", "#9cc7d6"]
 CHART_FONT = "Noto Sans CJK TC, Noto Sans TC, PingFang TC, Microsoft JhengHei, sans-serif"
 
 
-def render_kpi_chart(renderer: "ChapterRenderer", kpis: list["KPI"], years: list[int], title: str | None,
-                     kind: str = "bar") -> str:
+def render_kpi_chart(renderer: "ChapterRenderer", kpis: list["KPI"], years: list[int], title: str | None) -> str:
     from .macros import escape_text
 
     edition = renderer.edition

@@ -119,11 +119,16 @@ def split_number(text: str) -> tuple[str, str]:
     return match.group(1), text[match.end():].strip()
 
 
-def scan_page(page_html: str, page_src: str, page_url: str) -> tuple[list[PageHeading], list[Location]]:
+def parse_fragment(page_html: str):
+    """A rendered page's HTML as one element tree (None for an empty page)."""
+    return lxml_html.fragment_fromstring(page_html, create_parent="div") if page_html.strip() else None
+
+
+def scan_page(page: "str | lxml_html.HtmlElement", page_src: str, page_url: str) -> tuple[list[PageHeading], list[Location]]:
     """Headings of a rendered page, and each provision disclosed under them, in document order."""
-    if not page_html.strip():
+    root = parse_fragment(page) if isinstance(page, str) else page
+    if root is None:
         return [], []
-    root = lxml_html.fragment_fromstring(page_html, create_parent="div")
     headings: list[PageHeading] = []
     locations: list[Location] = []
     current: PageHeading | None = None

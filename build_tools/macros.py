@@ -159,10 +159,11 @@ class ChapterRenderer:
         years = [int(y) for y in years] if years else self.data.years
         return render_kpi_table(self, kpis, years, caption)
 
-    def kpi_chart(self, kpis, years=None, title=None, kind="bar") -> str:
+    def kpi_chart(self, kpis, years=None, title=None) -> str:
+        """A bar chart (inline SVG) of KPIs over the years."""
         selected = self._select(kpis)
         years = [int(y) for y in years] if years else self.data.years
-        return render_kpi_chart(self, selected, years, title, kind)
+        return render_kpi_chart(self, selected, years, title)
 
     def group_title(self, group_id) -> str:
         """The title of a KPI group in this edition (for headings above its table)."""

@@ -30,7 +30,6 @@ PDF_OPTIONS = {
     "optimize_images": False,
     #: Tagged PDF for accessibility (PDF/UA-1 variant of WeasyPrint).
     "pdf_variant": "pdf/ua-1",
-    #: Output intent, version etc. come from the variant.
 }
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .data import ReportData, load_report_data
 from .disclosures import (Framework, Location, PageHeading, build_index, check_codes, check_coverage,
-                          find_source_line, load_explanations, load_framework, scan_page)
+                          find_source_line, load_explanations, load_framework, parse_fragment, scan_page)
 from .errors import Diagnostics, ReportError
 from .formatting import Formatter
 from .i18n import EDITIONS, Edition, get_edition, load_translations
@@ -88,8 +88,9 @@ class EditionContext:
         return f'!!! warning "{title}"\n    {text}\n\n'
 
     def collect_page(self, src: str, url: str, title: str, html: str, meta: dict) -> None:
-        check_page_html(html, self.content_dir / src, self.problems)
-        headings, locations = scan_page(html, src, url)
+        root = parse_fragment(html)  # parsed once for both the checks and the disclosure scan
+        check_page_html(root, self.content_dir / src, self.problems)
+        headings, locations = scan_page(root, src, url)
         if meta.get("print", True) is False:
             locations = []  # a web-only page (the home page) repeats figures; it is not a place of disclosure
         self.pages[src] = RenderedPage(src, url, title, html, dict(meta), headings, locations)
@@ -130,13 +131,10 @@ class EditionContext:
         return page.html.replace(INDEX_PLACEHOLDER, self.render_index(link_for))
 
 
-def check_page_html(html: str, source: Path, problems: Diagnostics) -> None:
+def check_page_html(root, source: Path, problems: Diagnostics) -> None:
     """Duplicate anchors and images without a text alternative, located in the chapter."""
-    from lxml import html as lxml_html
-
-    if not html.strip():
+    if root is None:
         return
-    root = lxml_html.fragment_fromstring(html, create_parent="div")
     seen: set[str] = set()
     for element in root.iter():
         if not isinstance(element.tag, str):
