@@ -248,7 +248,8 @@ def worker_prepare(project_dir: str, edition: str, out_dir: str, result_file: st
 
     from build_tools.printing import assemble
     from build_tools.project import Project
-    from build_tools.site import EditionContext, build_site
+    from build_tools.edition import EditionContext
+    from build_tools.mkdocs_adapter import build_site
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

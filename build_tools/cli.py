@@ -74,18 +74,13 @@ def cmd_check(args, out, err) -> int:
 
 
 def cmd_serve(args, out, err) -> int:
-    from mkdocs.commands.serve import serve
-
-    from .site import EDITION_ENV, PREVIEW_ENV
+    from .engine import load_engine
 
     project = Project.at(args.project)
-    os.environ[EDITION_ENV] = args.edition
-    os.environ[PREVIEW_ENV] = "1"
     # The plugin renders chapters and the content index; the PDF is built only by `build`.
     print(f"previewing the {args.edition} edition at http://{args.dev_addr}/ (pages reload when chapters or "
           f"data change; no PDF; Ctrl+C to stop)", file=out, flush=True)
-    serve(str(project.config_file), dev_addr=args.dev_addr, livereload=True, watch=[str(project.data_dir)],
-          docs_dir=str(project.content_dir(args.edition)))
+    load_engine().serve(project, args.edition, args.dev_addr)
     return EXIT_OK
 
 

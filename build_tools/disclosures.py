@@ -23,6 +23,7 @@ from lxml import html as lxml_html
 
 from .data import ReportData, suggest
 from .errors import Diagnostics
+from .html import WEB_ONLY
 from .yamlsource import load_yaml
 
 HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -107,7 +108,7 @@ class PageHeading:
 
 def heading_text(element) -> str:
     clone = lxml_html.fromstring(lxml_html.tostring(element))
-    for link in clone.xpath('.//a[contains(concat(" ", @class, " "), " headerlink ")]'):
+    for link in clone.xpath(f'.//*[contains(concat(" ", @class, " "), " {WEB_ONLY} ")]'):
         link.drop_tree()
     return " ".join(clone.text_content().split())
 

@@ -7,8 +7,11 @@ collection; the CLI reports all of them once, compiler style, and owns the exit 
 from __future__ import annotations
 
 import json
+import logging
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator
 
 
 @dataclass(frozen=True)
@@ -103,3 +106,36 @@ class RenderError(ReportError):
 
 class PrintError(ReportError):
     """The PDF could not be produced."""
+
+
+class _LogCollector(logging.Handler):
+    def __init__(self, problems: Diagnostics, translate: Callable[[logging.LogRecord], Diagnostic | None]):
+        super().__init__(logging.WARNING)
+        self.problems = problems
+        self.translate = translate
+
+    def emit(self, record: logging.LogRecord) -> None:
+        diagnostic = self.translate(record)
+        if diagnostic is not None:
+            self.problems.add(diagnostic)
+
+
+@contextmanager
+def collect_logs(problems: Diagnostics, logger: str,
+                 translate: Callable[[logging.LogRecord], Diagnostic | None]) -> Iterator[None]:
+    """For the length of a step, an engine's log warnings become this build's diagnostics.
+
+    The engines (MkDocs, WeasyPrint) report problems as log records; here they are collected
+    like every other problem, so the CLI reports them once and ``--strict`` counts them.
+    ``translate`` locates a record (or drops it by returning None).
+    """
+    handler = _LogCollector(problems, translate)
+    target = logging.getLogger(logger)
+    previous = target.propagate
+    target.addHandler(handler)
+    target.propagate = False  # reported once, by the CLI
+    try:
+        yield
+    finally:
+        target.removeHandler(handler)
+        target.propagate = previous

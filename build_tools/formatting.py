@@ -88,6 +88,12 @@ class Formatter:
     def unit_label(self, unit: str) -> str:
         return self.units[unit][self.edition.code]
 
+    def column_unit(self, unit: str) -> str:
+        """The unit as a table's unit column shows it: money in the report's style ('RMB million')."""
+        if self.units[unit].get("money"):
+            return self.money_style["pattern"].replace("{amount}", "").strip()
+        return self.unit_label(unit)
+
     def quantity(self, amount: Decimal, unit: str, decimals: int = 0, with_unit: bool = True) -> str:
         """A KPI amount in its unit: '1,075 suppliers', '51.2%', 'RMB947.2 million', '541項'."""
         spec = self.units[unit]

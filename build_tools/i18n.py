@@ -28,19 +28,34 @@ class Edition:
     theme_language: str  # Material for MkDocs language code
     catalog_locale: str | None  # translations/<catalog_locale>/LC_MESSAGES/messages.po; None = source language
     label: str  # shown in the language switcher, in its own language
+    unit_space: bool = True  # "1,075 suppliers" vs "1,075家"
+    search_dictionary: str | None = None  # a word list for the site search's segmenter ("zh-hk": jieba in HK characters)
+    traditional: bool = False  # Simplified-only characters are errors in this edition's text
 
 
+#: Every edition the toolchain knows; a report picks its editions (and their order) in data/report.yml.
+#: A new language is one line here plus its catalog in translations/.
 EDITIONS: dict[str, Edition] = {
     "en": Edition("en", "en", "en", "en", None, "English"),
-    "zh-Hant": Edition("zh-Hant", "zh_Hant_HK", "zh-Hant", "zh-Hant", "zh_Hant", "繁體中文"),
+    "zh-Hant": Edition("zh-Hant", "zh_Hant_HK", "zh-Hant", "zh-Hant", "zh_Hant", "繁體中文", unit_space=False,
+                       search_dictionary="zh-hk", traditional=True),
 }
+
+
+class UnknownEdition(ValueError):
+    """An edition code that is not in the registry: a user's mistake, reported with the choices."""
 
 
 def get_edition(code: str) -> Edition:
     try:
         return EDITIONS[code]
     except KeyError:
-        raise ValueError(f"unknown edition '{code}' (choose from {', '.join(EDITIONS)})") from None
+        raise UnknownEdition(f"unknown edition '{code}' (choose from {', '.join(EDITIONS)})") from None
+
+
+def source_edition(editions: list[str]) -> str:
+    """The edition the others are translated from: the report's first."""
+    return editions[0]
 
 
 def catalog_path(translations_dir: Path, edition: Edition) -> Path | None:

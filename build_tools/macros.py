@@ -13,32 +13,16 @@ from pathlib import Path
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
+from . import html
+from .charts import render_kpi_chart, render_materiality
 from .data import KPI, ReportData, suggest
 from .errors import Diagnostic, RenderError
 from .formatting import Formatter
 from .tables import render_kpi_table
-from .charts import render_kpi_chart, render_materiality
 
-INDEX_PLACEHOLDER = '<div class="content-index" data-content-index="1"></div>'
-_TEMPLATE_NAME = "<chapter>"
-
-# One pass over the text: HTML's specials, and the characters Markdown (or a table row)
-# would interpret inside inline output. Two passes would escape the first pass's '&' and '#'.
-_ESCAPES = str.maketrans({
-    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
-    "*": "&#42;", "_": "&#95;", "`": "&#96;", "|": "&#124;", "[": "&#91;", "]": "&#93;",
-    "{": "&#123;", "}": "&#125;", "\\": "&#92;", "#": "&#35;", "~": "&#126;", "$": "&#36;",
-})
-
-
-def escape_text(text) -> str:
-    """Data text shown literally in HTML and immune to Markdown: '<', '|', '*', '{{' and all.
-
-    >>> escape_text("a's <b> | *c* {{ d }}")
-    'a&#39;s &lt;b&gt; &#124; &#42;c&#42; &#123;&#123; d &#125;&#125;'
-    """
-    return str(text).translate(_ESCAPES)
+INDEX_PLACEHOLDER = Markup('<div class="content-index" data-content-index="1"></div>')
 
 
 class MacroError(Exception):
@@ -56,7 +40,10 @@ class ChapterRenderer:
         self.fmt = formatter
         self._ = formatter._
         # Sandboxed: chapters are content, not code (no attribute access to Python internals).
-        self.env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+        # Autoescaped with the HTML boundary's finalizer: a value a chapter prints is escaped once
+        # (for HTML and Markdown) and a macro's fragment, being Markup, is not escaped again.
+        self.env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True, finalize=html.escape_text,
+                                        keep_trailing_newline=True)
         meta = data.meta
         company, report = meta["company"], meta["report"]
         self.env.globals.update(
@@ -67,9 +54,9 @@ class ChapterRenderer:
             materiality_matrix=self.materiality_matrix,
             group_title=self.group_title,
             content_index=lambda: INDEX_PLACEHOLDER,
-            company_name=escape_text(company["name"][edition_code]),
-            short_name=escape_text(company["short_name"][edition_code]),
-            report_title=escape_text(report["title"][edition_code]),
+            company_name=company["name"][edition_code],
+            short_name=company["short_name"][edition_code],
+            report_title=report["title"][edition_code],
             year=report["year"],
             period_start=self.fmt.date(report["period_start"]),
             period_end=self.fmt.date(report["period_end"]),
@@ -116,13 +103,10 @@ class ChapterRenderer:
             return self._("N/A") if status == "not_applicable" else self._("not available")
         return self.fmt.quantity(value.amount, kpi.unit, kpi.decimals, with_unit=unit)
 
-    def _wrap(self, kpi: KPI, text: str, year: int) -> str:
-        attrs = f' data-kpi="{kpi.id}" data-year="{year}"'
-        if kpi.disclose:
-            attrs += f' data-disclose="{" ".join(kpi.disclose)}"'
-        return f'<span class="kpi"{attrs}>{escape_text(text)}</span>'
+    def _wrap(self, kpi: KPI, text: str, year: int) -> Markup:
+        return html.render("kpi-value.html", kpi=kpi.id, year=year, codes=kpi.disclose, text=text)
 
-    def kpi(self, kpi_id, year=None, unit=True, zero=None, words=False, capital=False) -> str:
+    def kpi(self, kpi_id, year=None, unit=True, zero=None, words=False, capital=False) -> Markup:
         """A KPI's value for a year (default: the reporting year), formatted for this edition.
 
         ``zero`` is the wording used when the value is 0 ("no", "零"); ``words=True`` spells out
@@ -142,7 +126,7 @@ class ChapterRenderer:
                 return self._wrap(kpi, spelled, year)
         return self._wrap(kpi, self.format_value(kpi, year, unit), year)
 
-    def change(self, kpi_id, from_year=None, to_year=None) -> str:
+    def change(self, kpi_id, from_year=None, to_year=None) -> Markup:
         """The change of a KPI between two years in words ('increased by 5.2%' / '上升5.2%')."""
         kpi = self._kpi(kpi_id)
         to_year = self._year(to_year)
@@ -153,13 +137,13 @@ class ChapterRenderer:
                              "add both years' values in the data file")
         return self._wrap(kpi, self.fmt.change(old.amount, new.amount), to_year)
 
-    def kpi_table(self, group, years=None, caption=None) -> str:
+    def kpi_table(self, group, years=None, caption=None) -> Markup:
         """A KPI table: a group id, or a list of KPI ids."""
         kpis = self._select(group)
         years = [int(y) for y in years] if years else self.data.years
         return render_kpi_table(self, kpis, years, caption)
 
-    def kpi_chart(self, kpis, years=None, title=None) -> str:
+    def kpi_chart(self, kpis, years=None, title=None) -> Markup:
         """A bar chart (inline SVG) of KPIs over the years."""
         selected = self._select(kpis)
         years = [int(y) for y in years] if years else self.data.years
@@ -170,9 +154,9 @@ class ChapterRenderer:
         if group_id not in self.data.groups:
             raise MacroError(f"unknown KPI group '{group_id}'", suggest(str(group_id), self.data.groups)
                              or "groups are the `group:` of data/kpis/*.yml")
-        return escape_text(self.data.groups[group_id].title[self.edition])
+        return self.data.groups[group_id].title[self.edition]
 
-    def materiality_matrix(self) -> str:
+    def materiality_matrix(self) -> Markup:
         if not self.data.materiality:
             raise MacroError("materiality_matrix() needs data/materiality.yml", "see docs/authoring-guide.md")
         return render_materiality(self, self.data.materiality)

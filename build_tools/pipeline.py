@@ -12,7 +12,6 @@ import io
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -20,14 +19,16 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import html
 from .checks import check_sources
 from .data import ReportData, load_report_data
 from .disclosures import canonical_number, export_csv, export_json
 from .errors import Diagnostics, ReportError
 from .i18n import EDITIONS
 from .printing import assemble, render_pdf
+from .edition import EditionContext
+from .engine import load_engine
 from .project import Project
-from .site import EditionContext, build_site
 
 log = logging.getLogger("build_tools.pipeline")
 
@@ -54,18 +55,17 @@ def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = Tru
     result = EditionResult(edition, context.problems)
     started = time.perf_counter()
     try:
-        build_site(context, out_dir, search=search)
+        load_engine().build_site(context, out_dir, search=search)
         log.info("%s: website built (%d pages, %.1f s)", edition, len(context.pages), time.perf_counter() - started)
     except ReportError as exc:
         context.problems.extend(exc.diagnostics)
         return result
     if context.render_failed:
         return result  # no pages: nothing to compare with the other edition
-    _root_404(out_dir, edition)
     pages = context.ordered_pages
     result.pages = [p.src for p in pages]
     result.headings = {p.src: [(canonical_number(h.number), h.anchor) for h in p.headings] for p in pages}
-    result.kpis = {p.src: sorted(set(re.findall(r'data-kpi="([^"]+)"', p.html))) for p in pages}
+    result.kpis = {p.src: p.kpis for p in pages}
     for loc in context.locations:
         result.disclosures.setdefault(f"{loc.page_src}#{loc.anchor}", []).append(loc.code)
     if context.problems.errors:
@@ -76,22 +76,14 @@ def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = Tru
         started = time.perf_counter()
         target = out_dir / context.pdf_name
         try:
-            render_pdf(assemble(context, out_dir), out_dir, target)
+            render_pdf(assemble(context, out_dir), out_dir, target, context.problems,
+                       [p for p in context.ordered_pages if p.in_print])
             log.info("%s: PDF written (%.1f s, %d kB)", edition, time.perf_counter() - started, target.stat().st_size // 1024)
         except ReportError as exc:
             context.problems.extend(exc.diagnostics)
             return result
         result.pdf = str(target)
     return result
-
-
-def _root_404(out_dir: Path, edition: str) -> None:
-    """MkDocs writes 404.html with links from the site root (it is served for any missing URL);
-    the editions live under /<edition>/, so point them there."""
-    page = out_dir / "404.html"
-    if page.exists():
-        text = re.sub(r'(href|src)="/(?!/)', rf'\1="/{edition}/', page.read_text("utf-8"))
-        page.write_text(text, "utf-8")
 
 
 def write_downloads(context: EditionContext, out_dir: Path) -> None:
@@ -194,8 +186,9 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
                     shutil.copy2(previous, staging / previous.parent.name / previous.name)
                     log.info("%s: PDF not rebuilt, kept from the previous build", previous.parent.name)
         write_root_page(staging, all_editions, data.meta)
-        if (staging / all_editions[0] / "404.html").exists():  # the server's 404 page: the first edition's
-            shutil.copy2(staging / all_editions[0] / "404.html", staging / "404.html")
+        not_found = load_engine().NOT_FOUND_PAGE
+        if (staging / all_editions[0] / not_found).exists():  # the server's 404 page: the first edition's
+            shutil.copy2(staging / all_editions[0] / not_found, staging / not_found)
         _swap(staging, output)
         for result in results:
             if result.pdf:
@@ -216,13 +209,6 @@ def _swap(staging: Path, output: Path) -> None:
 
 def write_root_page(staging: Path, editions: list[str], meta: dict) -> None:
     """site/index.html: a language chooser that sends readers to their edition."""
-    links = "".join(
-        f'<li><a href="{code}/" hreflang="{EDITIONS[code].html_lang}" lang="{EDITIONS[code].html_lang}">'
-        f'{meta["report"]["title"][code]} — {EDITIONS[code].label}</a></li>' for code in editions)
-    first = editions[0]
-    page = (f'<!DOCTYPE html><html lang="{EDITIONS[first].html_lang}"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{meta["company"]["name"][first]}</title>'
-            f'<meta http-equiv="refresh" content="0; url={first}/"></head>'
-            f'<body><ul>{links}</ul></body></html>\n')
-    (staging / "index.html").write_text(page, "utf-8")
+    choices = [{"code": code, "lang": EDITIONS[code].html_lang, "label": EDITIONS[code].label,
+                "title": meta["report"]["title"][code], "company": meta["company"]["name"][code]} for code in editions]
+    (staging / "index.html").write_text(html.render("root-index.html", editions=choices) + "\n", "utf-8")

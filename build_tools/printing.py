@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from lxml import html as lxml_html
 
-from .disclosures import heading_text, split_number
-from .errors import PrintError
+from .disclosures import find_source_line, heading_text, split_number
+from .errors import Diagnostic, Diagnostics, PrintError, collect_logs
+from .html import WEB_ONLY
 from .macros import INDEX_PLACEHOLDER
 
 log = logging.getLogger("build_tools.printing")
@@ -78,9 +80,7 @@ def _running_title(text: str, limit: int = 60) -> str:
 def _rewrite_page(page, slugs_by_url: dict[str, str], site_dir: Path) -> tuple[str, list[PrintEntry]]:
     slug = page_slug(page.url)
     root = lxml_html.fragment_fromstring(page.html, create_parent="div")
-    for link in root.xpath('.//a[contains(concat(" ", @class, " "), " headerlink ")]'):
-        link.drop_tree()
-    for element in root.xpath('.//*[contains(concat(" ", @class, " "), " web-only ")]'):
+    for element in root.xpath(f'.//*[contains(concat(" ", @class, " "), " {WEB_ONLY} ")]'):
         element.drop_tree()
     for element in root.xpath(".//*[@id]"):
         element.set("id", f"{slug}--{element.get('id')}")
@@ -152,14 +152,38 @@ def assemble(context, site_dir: Path) -> str:
     )
 
 
-def render_pdf(print_html: str, base_url: Path, target: Path) -> None:
-    """Write the PDF to ``target`` (via a temporary file, so a failure never leaves half a PDF)."""
+def _weasyprint_message(pages) -> "callable":
+    """WeasyPrint's warnings (an image it cannot load, CSS it ignores), located where possible."""
+    def translate(record: logging.LogRecord) -> Diagnostic:
+        message = record.getMessage().splitlines()[0]
+        where = {}
+        url = re.search(r"(?:image|stylesheet|resource) at (\S+?)[:,]? ", message + " ")
+        if url:  # point at the chapter that names the file
+            name = posixpath.basename(urlsplit(url.group(1)).path)
+            for page in pages:
+                line = find_source_line(page.source, name) if name else None
+                if line:
+                    where = {"file": str(page.source), "line": line}
+                    break
+        return Diagnostic("warning", "print.weasyprint", message, hint="fix the file or style named here; "
+                          "the PDF would otherwise differ from the website", **where)
+    return translate
+
+
+def render_pdf(print_html: str, base_url: Path, target: Path, problems: Diagnostics | None = None,
+               pages=()) -> None:
+    """Write the PDF to ``target`` (via a temporary file, so a failure never leaves half a PDF).
+
+    WeasyPrint's warnings are added to ``problems`` (so ``--strict`` fails on them).
+    """
     import weasyprint
 
     tmp = target.with_name(target.name + ".part")
+    collected = problems if problems is not None else Diagnostics()
     try:
-        document = weasyprint.HTML(string=print_html, base_url=str(base_url))
-        document.write_pdf(str(tmp), **PDF_OPTIONS)
+        with collect_logs(collected, "weasyprint", _weasyprint_message(pages)):
+            document = weasyprint.HTML(string=print_html, base_url=str(base_url))
+            document.write_pdf(str(tmp), **PDF_OPTIONS)
         tmp.replace(target)
     except Exception as exc:  # WeasyPrint raises many types; the writer needs one located message
         tmp.unlink(missing_ok=True)

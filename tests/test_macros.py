@@ -7,7 +7,7 @@ import yaml
 
 from build_tools.errors import RenderError
 from build_tools.project import Project
-from build_tools.site import EditionContext
+from build_tools.edition import EditionContext
 
 
 @pytest.fixture
@@ -98,4 +98,4 @@ def test_kpi_table_lists_years_units_and_codes(renderers):
 def test_kpi_chart_has_text_alternative(renderers):
     html = render(renderers["zh-Hant"], '{{ kpi_chart(["water_consumption"]) }}')
     assert 'role="img"' in html
-    assert "總耗水量 2024: 57,210立方米" in html
+    assert "總耗水量2024年：57,210立方米" in html  # full-width punctuation from the catalog

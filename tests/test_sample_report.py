@@ -124,7 +124,7 @@ def test_chart_labels_are_text_in_both_pdfs(sample_build):
     en = squash(pdf_text(pdfs["en"]))
     zh = squash(pdf_text(pdfs["zh-Hant"]))
     assert squash("Suppliers in Mainland China, Hong Kong, Macau and Taiwan (suppliers)") in en
-    assert squash("中國內地、香港、澳門及台灣供應商 (家)") in zh
+    assert squash("中國內地、香港、澳門及台灣供應商（家）") in zh  # full-width brackets in Chinese
 
 
 def test_no_broken_internal_links_in_the_built_site(sample_build):

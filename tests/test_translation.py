@@ -1,6 +1,7 @@
 """translation.py and the translation workflow, on a temporary copy of a report."""
 
 import json
+from pathlib import Path
 
 from support import run_cli
 
@@ -41,15 +42,31 @@ def test_missing_page_is_reported_in_json(starter):
     assert "the editions have different pages" in err
 
 
-def test_preview_shows_english_with_a_notice_for_a_missing_page(starter, tmp_path, monkeypatch):
+def preview_build(report: Path, edition: str, site_dir: Path) -> None:
+    """What `esg-report serve` renders, built once with MkDocs itself (no server)."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
+    from build_tools.mkdocs_adapter import plugins_with_options
+    from build_tools.project import Project
+
+    build(load_config(str(report / "mkdocs.yml"), site_dir=str(site_dir),
+                      plugins=plugins_with_options(Project.at(report), {"edition": edition, "preview": True})))
+
+
+def test_preview_shows_english_with_a_notice_for_a_missing_page(starter, tmp_path):
     (starter / "content" / "zh-Hant" / "environmental.md").unlink()
-    monkeypatch.setenv("ESG_REPORT_EDITION", "zh-Hant")
-    monkeypatch.setenv("ESG_REPORT_PREVIEW", "1")
-    build(load_config(str(starter / "mkdocs.yml"), site_dir=str(tmp_path / "preview")))
+    preview_build(starter, "zh-Hant", tmp_path / "preview")
     page = (tmp_path / "preview" / "environmental" / "index.html").read_text("utf-8")
     assert "尚未翻譯" in page and "本頁尚未翻譯，現顯示英文原文。" in page
     assert "Environmental" in page  # the English text
     assert 'lang="zh-Hant"' in page
+
+
+def test_preview_shows_a_broken_chapters_error_on_the_page_and_in_the_log(starter, tmp_path, caplog):
+    page = starter / "content" / "en" / "environmental.md"
+    page.write_text(page.read_text("utf-8") + "\nWe emitted {{ kpi(\"nox_emission\") }}.\n", "utf-8")
+    preview_build(starter, "en", tmp_path / "preview")
+    shown = (tmp_path / "preview" / "environmental" / "index.html").read_text("utf-8")
+    assert "unknown KPI id &#39;nox&#95;emission&#39;" in shown and "environmental.md:" in shown
+    assert any("unknown KPI id 'nox_emission'" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)

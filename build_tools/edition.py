@@ -1,16 +1,14 @@
-"""One edition's website: the per-edition build context and the MkDocs run.
+"""One edition's build, independent of the site engine.
 
 ``EditionContext`` is everything one edition's build shares (data, formatter, chapter
-renderer, the pages as rendered); ``mkdocs_plugin.ReportPlugin`` hands MkDocs events to it.
-This module and the plugin are the only places that know MkDocs.
+renderer, the pages as the engine rendered them). The engine adapter (``mkdocs_adapter``)
+hands the engine's events to it; nothing here knows which engine renders the site.
 """
 
 from __future__ import annotations
 
-import logging
-import os
+import datetime as dt
 import posixpath
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,15 +17,10 @@ from .disclosures import (Framework, Location, PageHeading, build_index, check_c
                           find_source_line, load_explanations, load_framework, parse_fragment, scan_page)
 from .errors import Diagnostics, ReportError
 from .formatting import Formatter
-from .i18n import EDITIONS, Edition, get_edition, load_translations
+from .i18n import EDITIONS, Edition, get_edition, load_translations, source_edition
 from .macros import INDEX_PLACEHOLDER, ChapterRenderer
 from .project import Project
 from .templating import template_environment
-
-EDITION_ENV = "ESG_REPORT_EDITION"
-PREVIEW_ENV = "ESG_REPORT_PREVIEW"
-os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life banner on every build
-
 
 @dataclass
 class RenderedPage:
@@ -38,6 +31,8 @@ class RenderedPage:
     meta: dict
     headings: list[PageHeading] = field(default_factory=list)
     locations: list[Location] = field(default_factory=list)
+    kpis: list[str] = field(default_factory=list)  # ids of the KPIs the page shows
+    source: Path | None = None  # the chapter file, for locating problems found in the output
 
     @property
     def in_print(self) -> bool:
@@ -47,7 +42,7 @@ class RenderedPage:
 class EditionContext:
     """The shared state of one edition's build."""
 
-    def __init__(self, project: Project, edition: str, data: ReportData | None = None):
+    def __init__(self, project: Project, edition: str, data: ReportData | None = None, preview: bool = False):
         self.project = project
         self.edition: Edition = get_edition(edition)
         self.data = data or load_report_data(project.data_dir)
@@ -63,7 +58,7 @@ class EditionContext:
         self.nav_order: list[str] = []
         self.index_page: str | None = None
         self.render_failed = False
-        self.preview = False  # live preview: untranslated pages fall back to English
+        self.preview = preview  # live preview: untranslated pages fall back to the source edition
         self.untranslated: set[str] = set()
 
     # --- naming -----------------------------------------------------------------
@@ -76,12 +71,31 @@ class EditionContext:
         stem = self.data.meta["report"].get("pdf_name") or f"esg-report-{self.data.year}"
         return f"{stem}-{self.edition.code}.pdf"
 
+    @property
+    def source_edition(self) -> str:
+        return source_edition(list(self.data.meta["editions"]))
+
+    @property
+    def editions(self) -> list[str]:
+        return list(self.data.meta["editions"])
+
+    @property
+    def build_timestamp(self) -> int:
+        """The board approval date (UTC midnight) as a Unix time: the build's one date (reproducible output)."""
+        approved = dt.date.fromisoformat(self.data.meta["report"]["approved"])
+        return int(dt.datetime(approved.year, approved.month, approved.day, tzinfo=dt.timezone.utc).timestamp())
+
+    def edition_links(self) -> list[dict]:
+        """The language switcher's entries: each edition's root, relative to this edition's root."""
+        return [{"name": EDITIONS[code].label, "lang": EDITIONS[code].html_lang, "link": f"../{code}/",
+                 "current": code == self.edition.code} for code in self.editions]
+
     # --- events -----------------------------------------------------------------
     def render_chapter(self, path: Path) -> str:
         source = path.read_text(encoding="utf-8")
         return self.renderer.render(source, path)
 
-    def untranslated_notice(self) -> str:
+    def untranslated_notice(self) -> str:  # Markdown: the notice is part of the page source
         title = self.translations.gettext("Not yet translated")
         text = self.translations.gettext("This page has not been translated yet; the English text is shown. "
                                          "A build fails until the translation exists.")
@@ -93,7 +107,10 @@ class EditionContext:
         headings, locations = scan_page(root, src, url)
         if meta.get("print", True) is False:
             locations = []  # a web-only page (the home page) repeats figures; it is not a place of disclosure
-        self.pages[src] = RenderedPage(src, url, title, html, dict(meta), headings, locations)
+        kpis = sorted({e.get("data-kpi") for e in root.iter() if isinstance(e.tag, str) and e.get("data-kpi")}) \
+            if root is not None else []
+        self.pages[src] = RenderedPage(src, url, title, html, dict(meta), headings, locations, kpis,
+                                       self.content_dir / src)
         if INDEX_PLACEHOLDER in html:
             self.index_page = src
 
@@ -151,112 +168,3 @@ def check_page_html(root, source: Path, problems: Diagnostics) -> None:
             problems.warning("content.image-alt", f"image '{src}' has no text alternative",
                              file=str(source), line=find_source_line(source, src.rsplit("/", 1)[-1]),
                              hint="write ![what the image shows](file.png)")
-
-
-class _CollectWarnings(logging.Handler):
-    """MkDocs' own warnings (bad links, missing files) become this build's diagnostics."""
-
-    def __init__(self, problems: Diagnostics, content_dir: Path):
-        super().__init__(logging.WARNING)
-        self.problems = problems
-        self.content_dir = content_dir
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if "MkDocs 2.0" in message or "mkdocs-material" in message.lower() and "maintenance" in message.lower():
-            return
-        match = re.match(r"Doc file '([^']+)' (.*)", message, re.S)
-        if match:  # MkDocs' link and anchor validation: point at the chapter
-            page = self.content_dir / match.group(1)
-            target = re.search(r"'([^']+)'", match.group(2))
-            line = find_source_line(page, target.group(1).split("#")[-1]) if target else None
-            self.problems.warning("site.links", match.group(2).strip(), file=str(page), line=line,
-                                  hint="fix the link target or the anchor (heading ids are in `{ #id }`)")
-            return
-        self.problems.warning("site." + record.name.split(".")[-1], message)
-
-
-def traditional_jieba_dictionary() -> Path | None:
-    """jieba's dictionary converted to Hong Kong Traditional characters, made once and cached.
-
-    jieba ships a Simplified dictionary only; with it, Traditional text segments badly
-    ('供應商' -> '供' + '應商') and the Chinese edition's search finds nothing.
-    """
-    try:
-        import jieba
-        from opencc import OpenCC
-    except ImportError:
-        return None
-    source = Path(jieba.__file__).parent / "dict.txt"
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "esg-report"
-    target = cache / f"jieba-{jieba.__version__}-zh-hk.txt"
-    if target.exists():
-        return target
-    lines = source.read_text("utf-8").splitlines()
-    words = OpenCC("s2hk").convert("\n".join(line.split(" ", 1)[0] for line in lines)).split("\n")
-    cache.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(f".{os.getpid()}.part")
-    partial.write_text("\n".join(f"{word} {line.split(' ', 1)[1]}" for word, line in zip(words, lines)) + "\n", "utf-8")
-    partial.replace(target)  # atomic: parallel editions may race to create it
-    return target
-
-
-def approval_timestamp(meta: dict) -> int:
-    """The board approval date (UTC midnight) as a Unix time: the build's one date."""
-    import datetime as dt
-
-    approved = dt.date.fromisoformat(meta["report"]["approved"])
-    return int(dt.datetime(approved.year, approved.month, approved.day, tzinfo=dt.timezone.utc).timestamp())
-
-
-def quiet_jieba() -> None:
-    # Material's search segments Chinese with jieba, which logs at DEBUG to stderr on import.
-    try:
-        import jieba
-    except ImportError:
-        return
-    jieba.setLogLevel(logging.WARNING)
-
-
-def build_site(context: EditionContext, site_dir: Path, search: bool = True) -> None:
-    """Run MkDocs for one edition into ``site_dir``; problems land in ``context.problems``."""
-    from mkdocs.commands.build import build
-    from mkdocs.config import load_config
-    from mkdocs.exceptions import Abort, PluginError
-
-    quiet_jieba()
-    # Reproducible output: MkDocs dates the sitemap (and its gzip header) from SOURCE_DATE_EPOCH.
-    os.environ.setdefault("SOURCE_DATE_EPOCH", str(approval_timestamp(context.data.meta)))
-    config = load_config(str(context.project.config_file), docs_dir=str(context.content_dir),
-                         site_dir=str(site_dir))
-    search_plugin = config.plugins.get("material/search")
-    if not search and search_plugin is not None:  # `check` publishes nothing; the index is half of MkDocs' time
-        search_plugin.config.enabled = False
-    plugin = config.plugins.get("esg-report")
-    if plugin is None:
-        raise ReportError("mkdocs.yml does not enable the report plugin: add `- esg-report` under `plugins:`")
-    plugin.context = context
-    handler = _CollectWarnings(context.problems, context.content_dir)
-    logger = logging.getLogger("mkdocs")
-    logger.addHandler(handler)
-    propagate, logger.propagate = logger.propagate, False  # reported once, by the CLI
-    try:
-        build(config)
-    except PluginError as exc:
-        cause = exc.__cause__ or exc.__context__
-        if isinstance(cause, ReportError):
-            raise cause from None
-        raise
-    except Abort as exc:
-        context.problems.error("site.abort", str(exc))
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
-
-
-def edition_links(current: str, editions: list[str]) -> list[dict]:
-    # `link`: the edition's root, relative to this edition's root.
-    return [{"name": EDITIONS[code].label, "lang": EDITIONS[code].html_lang, "link": f"../{code}/", "current": code == current}
-            for code in editions]
-
-
