@@ -11,6 +11,7 @@ import opencc
 
 from .data import ReportData
 from .errors import Diagnostics
+from .i18n import get_edition
 from .project import Project
 
 # A figure: not part of a word, code, phone number or range ("APG-2575", "400-168-1351").
@@ -72,7 +73,7 @@ def _allowed_phrases(project: Project) -> list[str]:
     return [line.strip() for line in path.read_text("utf-8").splitlines() if line.strip() and not line.startswith("#")]
 
 
-def simplified_characters(project: Project, problems: Diagnostics, edition: str = "zh-Hant") -> None:
+def simplified_characters(project: Project, problems: Diagnostics, edition: str) -> None:
     """Error for each Simplified-only character in the Chinese chapters (allow-listed phrases excepted)."""
     simplified = _simplified_only()
     allowed = _allowed_phrases(project)
@@ -99,6 +100,7 @@ def check_sources(project: Project, data: ReportData, problems: Diagnostics, edi
     from .translation import report_problems
 
     typed_numbers(project, data, problems)
-    if "zh-Hant" in editions:
-        simplified_characters(project, problems)
+    for edition in editions:
+        if get_edition(edition).traditional:
+            simplified_characters(project, problems, edition)
     report_problems(project, [e for e in data.meta["editions"] if e in editions], problems)

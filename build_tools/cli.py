@@ -18,9 +18,14 @@ from pathlib import Path
 
 from . import __version__
 from .errors import Diagnostics, ReportError
+from .i18n import EDITIONS
 from .project import Project
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK = 0
+EXIT_FAILED = 1  # errors in the report (or warnings under --strict)
+EXIT_USAGE = 2  # a command line the toolchain cannot run (argparse uses 2 as well)
+EXIT_CRASH = 2  # a fault of the toolchain itself, never a writer's mistake
+EXIT_INTERRUPTED = 130
 
 
 def _report(problems: Diagnostics, root: Path, fmt: str, out) -> None:
@@ -76,11 +81,18 @@ def cmd_check(args, out, err) -> int:
 def cmd_serve(args, out, err) -> int:
     from .engine import load_engine
 
+    from .data import load_report_data
+
     project = Project.at(args.project)
+    editions = list(load_report_data(project.data_dir).meta["editions"])
+    edition = args.edition or editions[0]
+    if edition not in editions:
+        print(f"esg-report: this report has no {edition} edition (it has {', '.join(editions)})", file=err)
+        return EXIT_USAGE
     # The plugin renders chapters and the content index; the PDF is built only by `build`.
-    print(f"previewing the {args.edition} edition at http://{args.dev_addr}/ (pages reload when chapters or "
+    print(f"previewing the {edition} edition at http://{args.dev_addr}/ (pages reload when chapters or "
           f"data change; no PDF; Ctrl+C to stop)", file=out, flush=True)
-    load_engine().serve(project, args.edition, args.dev_addr)
+    load_engine().serve(project, edition, args.dev_addr)
     return EXIT_OK
 
 
@@ -115,17 +127,19 @@ def cmd_translations(args, out, err) -> int:
 
     from . import catalogs, translation
     from .data import load_report_data
+    from .i18n import source_edition
 
     project = Project.at(args.project)
     editions = list(load_report_data(project.data_dir).meta["editions"])
-    target = [e for e in editions if e != translation.SOURCE_EDITION]
+    source = source_edition(editions)
+    target = [e for e in editions if e != source]
     if args.mark or args.mark_all:
         for edition in target:
             pages = [s.page for s in translation.page_status(project, [edition]) if s.state in ("stale", "untracked")] \
                 if args.mark_all else args.mark
             for page in pages:
-                path = translation.mark_translated(project, edition, page)
-                print(f"marked {path.relative_to(project.root)} as translating the current {translation.SOURCE_EDITION}/{page}", file=out)
+                path = translation.mark_translated(project, source, edition, page)
+                print(f"marked {path.relative_to(project.root)} as translating the current {source}/{page}", file=out)
         return EXIT_OK
     pages = translation.page_status(project, editions)
     strings = catalogs.status(project.translation_dirs[0])  # the report's own catalogs, else the toolchain's
@@ -208,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     build = sub.add_parser("build", help="build both editions: websites and PDFs into site/")
     project_arg(build)
-    build.add_argument("--edition", choices=["en", "zh-Hant"], help="build one edition only")
+    build.add_argument("--edition", choices=list(EDITIONS), help="build one edition only")
     build.add_argument("--no-pdf", action="store_true", help="skip the PDFs")
     build.add_argument("--output", help="output directory (default: <project>/site)")
     build.add_argument("--jobs", type=int, default=None, help="editions built in parallel (default: 2)")
@@ -225,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="live preview of one edition (no PDF)")
     project_arg(serve)
-    serve.add_argument("--edition", choices=["en", "zh-Hant"], default="en")
+    serve.add_argument("--edition", choices=list(EDITIONS), default=None, help="default: the report's first edition")
     serve.add_argument("--dev-addr", default="127.0.0.1:8000")
     serve.set_defaults(func=cmd_serve)
 
@@ -293,13 +307,13 @@ def main(argv: list[str] | None = None, stdout=None, stderr=None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted: nothing was replaced", file=err)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception:  # a crash is the toolchain's fault, not the writer's: say so, exit 2
         import traceback
 
         traceback.print_exc(file=err)
         print("internal error in esg-report (please report it with the traceback above)", file=err)
-        return EXIT_USAGE
+        return EXIT_CRASH
     finally:
         signal.signal(signal.SIGTERM, previous)
 

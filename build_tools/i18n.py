@@ -17,6 +17,8 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from .errors import Diagnostic, ReportError
+
 DOMAIN = "messages"
 
 
@@ -42,15 +44,12 @@ EDITIONS: dict[str, Edition] = {
 }
 
 
-class UnknownEdition(ValueError):
-    """An edition code that is not in the registry: a user's mistake, reported with the choices."""
-
-
 def get_edition(code: str) -> Edition:
     try:
         return EDITIONS[code]
-    except KeyError:
-        raise UnknownEdition(f"unknown edition '{code}' (choose from {', '.join(EDITIONS)})") from None
+    except KeyError:  # a user's mistake (a report's `editions:`), reported with the choices
+        raise ReportError(Diagnostic("error", "config.edition", f"unknown edition '{code}'",
+                                     hint=f"the toolchain knows the editions {', '.join(EDITIONS)}")) from None
 
 
 def source_edition(editions: list[str]) -> str:

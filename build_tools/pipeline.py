@@ -23,7 +23,7 @@ from . import html
 from .checks import check_sources
 from .data import ReportData, load_report_data
 from .disclosures import canonical_number, export_csv, export_json
-from .errors import Diagnostics, ReportError
+from .errors import Diagnostic, Diagnostics, ReportError
 from .i18n import EDITIONS
 from .printing import assemble, render_pdf
 from .edition import EditionContext
@@ -162,6 +162,11 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
     """Build into a staging directory; replace ``output`` (default ``site/``) only if nothing failed."""
     data = load_report_data(project.data_dir)  # fails fast, before any process starts
     all_editions = list(data.meta["editions"])
+    unknown = [e for e in editions or [] if e not in all_editions]
+    if unknown:
+        raise ReportError(Diagnostic("error", "config.edition", f"the report has no {', '.join(unknown)} edition",
+                                     file=str(project.data_dir / "report.yml"), line=data.meta.line_of("editions"),
+                                     hint=f"its editions are {', '.join(all_editions)} (`editions:` in data/report.yml)"))
     editions = editions or all_editions
     jobs = jobs or min(2, os.cpu_count() or 1)
     output = output or project.site_dir

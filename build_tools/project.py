@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import Diagnostic, ReportError
+
 TOOLCHAIN_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -57,4 +59,7 @@ class Project:
             candidate = directory / relative
             if candidate.exists():
                 return candidate
-        raise FileNotFoundError(f"template '{relative}' not found in {', '.join(map(str, self.template_dirs))}")
+        raise ReportError(Diagnostic("error", "config.template", f"template '{relative}' not found",
+                                     file=str(self.root / "templates" / relative),
+                                     hint=f"the templates are looked up in {', '.join(map(str, self.template_dirs))}; "
+                                          "copy the toolchain's file to override it"))

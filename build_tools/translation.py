@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .errors import Diagnostics
+from .i18n import source_edition
 from .project import Project
 
-SOURCE_EDITION = "en"
 _FRONT_MATTER = re.compile(r"\A---\n(.*?\n)?---\n", re.S)
 _RECORD = re.compile(r"^translated_from:[ \t]*([0-9a-f]+)[ \t]*$", re.M)
 
@@ -41,11 +41,13 @@ class PageStatus:
 
 
 def page_status(project: Project, editions: list[str]) -> list[PageStatus]:
-    source_dir = project.content_dir(SOURCE_EDITION)
+    """The state of every page of each edition but the source (the report's first edition)."""
+    source = source_edition(editions)
+    source_dir = project.content_dir(source)
     sources = sorted(p.relative_to(source_dir).as_posix() for p in source_dir.rglob("*.md"))
     result = []
     for edition in editions:
-        if edition == SOURCE_EDITION:
+        if edition == source:
             continue
         target_dir = project.content_dir(edition)
         for page in sources:
@@ -66,10 +68,11 @@ def page_status(project: Project, editions: list[str]) -> list[PageStatus]:
 def report_problems(project: Project, editions: list[str], problems: Diagnostics) -> None:
     """Stale or untracked translations are warnings (errors under --strict); missing pages are
     reported by the build's edition comparison."""
+    source = source_edition(editions)
     for status in page_status(project, editions):
         path = project.content_dir(status.edition) / status.page
         if status.state == "stale":
-            problems.warning("translation.stale", f"translation is stale: {SOURCE_EDITION}/{status.page} changed since it was translated",
+            problems.warning("translation.stale", f"translation is stale: {source}/{status.page} changed since it was translated",
                              file=str(path), line=1,
                              hint=f"update the translation, then run: esg-report translations --mark {status.page}")
         elif status.state == "untracked":
@@ -77,10 +80,10 @@ def report_problems(project: Project, editions: list[str], problems: Diagnostics
                              file=str(path), line=1, hint=f"run: esg-report translations --mark {status.page}")
 
 
-def mark_translated(project: Project, edition: str, page: str) -> Path:
-    """Record in the translation that it matches the current source page."""
+def mark_translated(project: Project, source: str, edition: str, page: str) -> Path:
+    """Record in the translation that it matches the current page of the ``source`` edition."""
     target = project.content_dir(edition) / page
-    digest = source_hash(project.content_dir(SOURCE_EDITION) / page)
+    digest = source_hash(project.content_dir(source) / page)
     text = target.read_text("utf-8")
     match = _FRONT_MATTER.match(text)
     if match is None:
