@@ -157,7 +157,7 @@ def _weasyprint_message(pages) -> "callable":
     def translate(record: logging.LogRecord) -> Diagnostic:
         message = record.getMessage().splitlines()[0]
         where = {}
-        url = re.search(r"(?:image|stylesheet|resource) at (\S+?)[:,]? ", message + " ")
+        url = re.search(r"(?:image|stylesheet|resource) at '?([^'\s]+)", message)
         if url:  # point at the chapter that names the file
             name = posixpath.basename(urlsplit(url.group(1)).path)
             for page in pages:
