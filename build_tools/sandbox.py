@@ -133,7 +133,7 @@ class _BoundedCodeGenerator(CodeGenerator):
 
 # Filters whose named arguments set how much work they do (width of padding, number of slices...).
 _SIZE_ARGUMENTS = {
-    "center": ("width",), "indent": ("width",), "wordwrap": ("width",), "truncate": ("length",),
+    "center": ("width",), "indent": ("width",), "wordwrap": ("width",),
     "slice": ("slices",), "batch": ("linecount",), "tojson": ("indent",),
 }
 # str methods a chapter can call that pad to a width given as an argument.

@@ -97,7 +97,7 @@ def test_nested_loops_stop_at_the_page_time_limit(context):
                               line=4)
     assert error.code == "jinja.limit"
     assert "longer than 0.3 s" in error.message
-    assert 0.3 <= elapsed < 1.5
+    assert 0.3 <= elapsed < 3
 
 
 def test_exponential_macro_calls_stop_at_the_page_time_limit(context):
@@ -105,7 +105,7 @@ def test_exponential_macro_calls_stop_at_the_page_time_limit(context):
     source = "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(60) }}"
     error, elapsed = error_of(renderer, source)
     assert "longer than 0.3 s" in error.message
-    assert elapsed < 1.5
+    assert elapsed < 3
 
 
 def test_endless_recursion_is_a_located_error(renderer):
