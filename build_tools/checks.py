@@ -13,6 +13,7 @@ from .data import ReportData
 from .errors import Diagnostics
 from .i18n import get_edition
 from .project import Project
+from .sandbox import read_chapter
 
 # A figure: not part of a word, code, phone number or range ("APG-2575", "400-168-1351").
 _NUMBER = re.compile(r"(?<![\w.,#/-])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+|\d{3,})(?!-\d)(?![\w.,%]*\w)")
@@ -30,7 +31,7 @@ def typed_numbers(project: Project, data: ReportData, problems: Diagnostics) -> 
     years = {Decimal(y) for y in range(1990, 2101)}
     for edition in data.meta["editions"]:
         for path in sorted(project.content_dir(edition).rglob("*.md")):
-            text = path.read_text("utf-8")
+            text = read_chapter(path)
             for number, line in enumerate(text.splitlines(), start=1):
                 stripped = _JINJA.sub(lambda m: " " * len(m.group(0)), line)
                 for match in _NUMBER.finditer(stripped):
@@ -79,7 +80,7 @@ def simplified_characters(project: Project, problems: Diagnostics, edition: str)
     allowed = _allowed_phrases(project)
     files = sorted(project.content_dir(edition).rglob("*.md")) + sorted(project.data_dir.rglob("*.yml"))
     for path in files:
-        for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+        for number, line in enumerate(read_chapter(path).splitlines(), start=1):
             masked = line
             for phrase in allowed:
                 masked = masked.replace(phrase, " " * len(phrase))

@@ -18,13 +18,14 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+import jsonschema
 import yaml
 from lxml import html as lxml_html
 
-from .data import ReportData, suggest
-from .errors import Diagnostics
+from .data import ReportData, _schema, suggest
+from .errors import DataError, Diagnostic, Diagnostics
 from .html import WEB_ONLY
-from .yamlsource import load_yaml
+from .yamlsource import line_for_path, load_yaml
 
 HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _SECTION_NUMBER = re.compile(r"^(\d+(?:\.\d+)*|Appendix [IVX]+|附錄[一二三四五六七八九十]+)(?:\s+|$)")
@@ -64,13 +65,33 @@ class Framework:
         return list(self.provisions)
 
 
+def known_frameworks() -> list[str]:
+    """The framework ids the toolchain has a file for (build_tools/frameworks/<id>.yml)."""
+    return sorted(p.name[:-4] for p in resources.files("build_tools").joinpath("frameworks").iterdir()
+                  if p.name.endswith(".yml"))
+
+
+def report_framework(meta: dict) -> Framework:
+    """The framework ``data/report.yml`` names; an unknown id is a located error with 'did you mean'."""
+    report = meta["report"]
+    framework_id = report["framework"]
+    known = known_frameworks()
+    if framework_id not in known:
+        close = suggest(str(framework_id), known)
+        raise DataError(Diagnostic(
+            "error", "data.unknown-framework", f"unknown framework '{framework_id}'",
+            file=getattr(report, "file", None) or None,
+            line=report.line_of("framework") if hasattr(report, "line_of") else None,
+            hint=f"{close + ' ' if close else ''}the toolchain knows: {', '.join(known)}"))
+    return load_framework(framework_id)
+
+
 @lru_cache(maxsize=None)
 def load_framework(framework_id: str) -> Framework:
+    known = known_frameworks()
+    if framework_id not in known:  # membership, not a path test: an id is never a path ('../x')
+        raise ValueError(f"unknown framework '{framework_id}' (available: {', '.join(known)})")
     ref = resources.files("build_tools").joinpath("frameworks", f"{framework_id}.yml")
-    if not ref.is_file():
-        available = sorted(p.name[:-4] for p in resources.files("build_tools").joinpath("frameworks").iterdir()
-                           if p.name.endswith(".yml"))
-        raise ValueError(f"unknown framework '{framework_id}' (available: {', '.join(available)})")
     raw = yaml.safe_load(ref.read_text("utf-8"))
     provisions = {}
     for item in raw["provisions"]:
@@ -155,17 +176,31 @@ def scan_page(page: "str | lxml_html.HtmlElement", page_src: str, page_url: str)
 # --- comply or explain ---------------------------------------------------------------
 
 def load_explanations(data_dir: Path, problems: Diagnostics) -> dict[str, dict]:
+    """``data/disclosures.yml``: each explanation in both languages; a wrong shape is located, never a crash."""
     path = data_dir / "disclosures.yml"
     if not path.exists():
         return {}
-    document = load_yaml(path) or {}
-    explanations = document.get("explanations") or {}
-    for code, text in explanations.items():
-        if not isinstance(text, dict) or not all(isinstance(text.get(lang), str) and text.get(lang) for lang in ("en", "zh-Hant")):
-            problems.error("index.explanation", f"explanation for '{code}' needs both an `en` and a `zh-Hant` text",
-                           file=str(path), line=explanations.line_of(code),
-                           hint="write the explanation in both languages")
-    return {str(code): dict(text) for code, text in explanations.items() if isinstance(text, dict)}
+    document = load_yaml(path)
+    if document is None:  # an empty file: nothing explained
+        return {}
+    validator = jsonschema.Draft202012Validator(_schema("disclosures.schema.json"))
+    for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        line = line_for_path(document, list(error.absolute_path)) or 1
+        hint = ("write `explanations:` with, under each provision code, an `en:` and a `zh-Hant:` text "
+                "(see docs/authoring-guide.md)")
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = error.schema.get("properties", {})
+            extra = [key for key in error.instance if key not in allowed]
+            if extra:  # point at the unexpected key itself
+                line = error.instance.line_of(extra[0]) if hasattr(error.instance, "line_of") else line
+                hint = suggest(str(extra[0]), allowed) or hint
+        problems.error("data.schema", f"{where}: {error.message}", file=str(path), line=line, hint=hint)
+    explanations = document.get("explanations") if isinstance(document, dict) else None
+    if not isinstance(explanations, dict):
+        return {}
+    return {str(code): dict(text) for code, text in explanations.items()
+            if isinstance(text, dict) and all(isinstance(text.get(lang), str) and text.get(lang) for lang in ("en", "zh-Hant"))}
 
 
 def find_source_line(file: Path, needle: str) -> int | None:

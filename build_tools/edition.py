@@ -14,12 +14,13 @@ from pathlib import Path
 
 from .data import ReportData, load_report_data
 from .disclosures import (Framework, Location, PageHeading, build_index, check_codes, check_coverage,
-                          find_source_line, load_explanations, load_framework, parse_fragment, scan_page)
+                          find_source_line, load_explanations, parse_fragment, report_framework, scan_page)
 from .errors import Diagnostics, ReportError
 from .formatting import Formatter
 from .i18n import EDITIONS, Edition, get_edition, load_translations, source_edition
 from .macros import INDEX_PLACEHOLDER, ChapterRenderer
 from .project import Project
+from .sandbox import read_chapter
 from .templating import template_environment
 
 @dataclass
@@ -52,7 +53,7 @@ class EditionContext:
                                    units=self.data.units, translations=self.translations)
         self.renderer = ChapterRenderer(self.data, edition, self.formatter)
         self.templates = template_environment(project, self.translations)
-        self.framework: Framework = load_framework(self.data.meta["report"]["framework"])
+        self.framework: Framework = report_framework(self.data.meta)
         self.explanations = load_explanations(project.data_dir, self.problems)
         self.pages: dict[str, RenderedPage] = {}
         self.nav_order: list[str] = []
@@ -92,8 +93,7 @@ class EditionContext:
 
     # --- events -----------------------------------------------------------------
     def render_chapter(self, path: Path) -> str:
-        source = path.read_text(encoding="utf-8")
-        return self.renderer.render(source, path)
+        return self.renderer.render(read_chapter(path), path)
 
     def untranslated_notice(self) -> str:  # Markdown: the notice is part of the page source
         title = self.translations.gettext("Not yet translated")

@@ -95,6 +95,10 @@ class ReportError(Exception):
         self.diagnostics = diagnostics
         super().__init__("\n".join(d.format() for d in diagnostics.items))
 
+    def __reduce__(self):
+        # Raised in an edition's worker process: arrive in the CLI with the same located diagnostics.
+        return type(self), (self.diagnostics,)
+
 
 class DataError(ReportError):
     """``data/`` is invalid."""

@@ -7,12 +7,12 @@ unknown KPI ids) become ``RenderError`` located at the chapter's file and line.
 
 from __future__ import annotations
 
+import re
 import traceback
 from decimal import Decimal
 from pathlib import Path
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from . import html
@@ -20,6 +20,7 @@ from .charts import render_kpi_chart, render_materiality
 from .data import KPI, ReportData, suggest
 from .errors import Diagnostic, RenderError
 from .formatting import Formatter
+from .sandbox import DEFAULT_LIMITS, ChapterEnvironment, Limits, SandboxError
 from .tables import render_kpi_table
 
 INDEX_PLACEHOLDER = Markup('<div class="content-index" data-content-index="1"></div>')
@@ -34,16 +35,17 @@ class MacroError(Exception):
 class ChapterRenderer:
     """Renders chapter sources for one edition."""
 
-    def __init__(self, data: ReportData, edition_code: str, formatter: Formatter):
+    def __init__(self, data: ReportData, edition_code: str, formatter: Formatter, limits: Limits = DEFAULT_LIMITS):
         self.data = data
         self.edition = edition_code
         self.fmt = formatter
         self._ = formatter._
-        # Sandboxed: chapters are content, not code (no attribute access to Python internals).
+        # Sandboxed and bounded: chapters are content, not code (no Python internals, no unbounded work).
         # Autoescaped with the HTML boundary's finalizer: a value a chapter prints is escaped once
         # (for HTML and Markdown) and a macro's fragment, being Markup, is not escaped again.
-        self.env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True, finalize=html.escape_text,
-                                        keep_trailing_newline=True)
+        self.env = ChapterEnvironment(limits, undefined=StrictUndefined, autoescape=True, finalize=html.escape_text,
+                                      keep_trailing_newline=True)
+        self.env.filters["format"] = _markup_aware(self.env.filters["format"])
         meta = data.meta
         company, report = meta["company"], meta["report"]
         self.env.globals.update(
@@ -67,24 +69,36 @@ class ChapterRenderer:
 
     # --- rendering --------------------------------------------------------------
     def render(self, source: str, file: Path | str) -> str:
+        def located(code: str, message: str, exc: BaseException, hint: str | None) -> RenderError:
+            line = getattr(exc, "line", None) or _template_line(exc)
+            return RenderError(Diagnostic("error", code, message, file=str(file), line=line, hint=hint))
+
         try:
             template = self.env.from_string(source)
-            return template.render()
+            with self.env.page_limits():
+                return template.render()
         except TemplateSyntaxError as exc:
             raise RenderError(Diagnostic("error", "jinja.syntax", f"template syntax error: {exc.message}",
                                          file=str(file), line=exc.lineno,
                                          hint="check the {{ }} and {% %} pairs on this line")) from None
-        except MacroError as exc:
-            raise RenderError(Diagnostic("error", "macro", str(exc), file=str(file),
-                                         line=_template_line(exc), hint=exc.hint)) from None
+        except (MacroError, SandboxError) as exc:
+            raise located(getattr(exc, "code", "macro"), str(exc), exc, exc.hint) from None
         except TemplateError as exc:
-            raise RenderError(Diagnostic("error", "jinja.undefined" if "undefined" in str(exc) else "jinja.render",
-                                         str(exc), file=str(file), line=_template_line(exc),
-                                         hint="macros: kpi, change, kpi_table, kpi_chart, content_index; "
-                                              "see docs/authoring-guide.md")) from None
-        except (TypeError, ValueError) as exc:
-            raise RenderError(Diagnostic("error", "macro", f"bad macro call: {exc}", file=str(file),
-                                         line=_template_line(exc), hint="see the macro reference in docs/authoring-guide.md")) from None
+            raise located("jinja.undefined" if "undefined" in str(exc) else "jinja.render", str(exc), exc,
+                          "macros: kpi, change, kpi_table, kpi_chart, content_index; see docs/authoring-guide.md") from None
+        except ZeroDivisionError as exc:
+            raise located("jinja.arithmetic", "division by zero", exc, "check the divisor on this line") from None
+        except (OverflowError, ArithmeticError) as exc:
+            raise located("jinja.arithmetic", "a number on this line is too large to compute", exc,
+                          "compute figures in data/kpis/*.yml (formula:) instead of in the page") from None
+        except RecursionError as exc:
+            raise located("jinja.limit", "macros call each other too deeply (a macro that calls itself without end?)",
+                          exc, "give the recursion a condition that stops it") from None
+        except MemoryError as exc:
+            raise located("jinja.limit", f"the page needs more than the {self.env.limits.memory_bytes >> 20} MB "
+                          "of memory a chapter may use", exc, "look for text or lists built in a loop") from None
+        except (TypeError, ValueError, LookupError) as exc:
+            raise located("macro", f"bad macro call: {exc}", exc, "see the macro reference in docs/authoring-guide.md") from None
 
     # --- macros -----------------------------------------------------------------
     def _kpi(self, kpi_id) -> KPI:
@@ -94,7 +108,7 @@ class ChapterRenderer:
         return self.data.kpis[kpi_id]
 
     def _year(self, year) -> int:
-        return self.data.year if year is None else int(year)
+        return self.data.year if year is None else whole_year(year)
 
     def format_value(self, kpi: KPI, year: int, unit: bool = True) -> str:
         value = kpi.value(year)
@@ -130,7 +144,7 @@ class ChapterRenderer:
         """The change of a KPI between two years in words ('increased by 5.2%' / '上升5.2%')."""
         kpi = self._kpi(kpi_id)
         to_year = self._year(to_year)
-        from_year = to_year - 1 if from_year is None else int(from_year)
+        from_year = to_year - 1 if from_year is None else whole_year(from_year)
         old, new = kpi.value(from_year), kpi.value(to_year)
         if not old or not new or old.amount is None or new.amount is None:
             raise MacroError(f"KPI '{kpi.id}' needs values for {from_year} and {to_year} to show a change",
@@ -139,14 +153,14 @@ class ChapterRenderer:
 
     def kpi_table(self, group, years=None, caption=None) -> Markup:
         """A KPI table: a group id, or a list of KPI ids."""
-        kpis = self._select(group)
-        years = [int(y) for y in years] if years else self.data.years
+        kpis = self._select(group, "kpi_table")
+        years = [whole_year(y) for y in years] if years else self.data.years
         return render_kpi_table(self, kpis, years, caption)
 
     def kpi_chart(self, kpis, years=None, title=None) -> Markup:
         """A bar chart (inline SVG) of KPIs over the years."""
-        selected = self._select(kpis)
-        years = [int(y) for y in years] if years else self.data.years
+        selected = self._select(kpis, "kpi_chart")
+        years = [whole_year(y) for y in years] if years else self.data.years
         return render_kpi_chart(self, selected, years, title)
 
     def group_title(self, group_id) -> str:
@@ -161,7 +175,7 @@ class ChapterRenderer:
             raise MacroError("materiality_matrix() needs data/materiality.yml", "see docs/authoring-guide.md")
         return render_materiality(self, self.data.materiality)
 
-    def _select(self, group_or_ids) -> list[KPI]:
+    def _select(self, group_or_ids, macro: str) -> list[KPI]:
         if isinstance(group_or_ids, str):
             if group_or_ids in self.data.groups:
                 return [self.data.kpis[k] for k in self.data.groups[group_or_ids].kpi_ids]
@@ -169,7 +183,37 @@ class ChapterRenderer:
                 return [self.data.kpis[group_or_ids]]
             raise MacroError(f"unknown KPI group or id '{group_or_ids}'",
                              suggest(group_or_ids, [*self.data.groups, *self.data.kpis]) or "groups are the `group:` of data/kpis/*.yml")
+        if not isinstance(group_or_ids, (list, tuple)) or not group_or_ids:
+            given = "an empty list" if isinstance(group_or_ids, (list, tuple)) else repr(group_or_ids)
+            raise MacroError(f"{macro}() needs a KPI group id or a list of KPI ids, not {given}",
+                             f"for example {macro}('environmental') or {macro}(['ghg_scope1_2', 'energy_consumption'])")
         return [self._kpi(k) for k in group_or_ids]
+
+
+def whole_year(value) -> int:
+    """A macro's year argument: 2024 or "2024"; 2024.5, "abc", 1e999 and True are refused."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        year = value
+    elif isinstance(value, float) and value.is_integer():
+        year = int(value)
+    elif isinstance(value, str) and re.fullmatch(r"\s*\d{4}\s*", value):
+        year = int(value)
+    else:
+        raise MacroError(f"year must be a whole year such as 2024, not {value!r}",
+                         "write the year as four digits without quotes: year=2023")
+    if not 1900 <= year <= 2100:
+        raise MacroError(f"year must be a whole year such as 2024, not {year}", "reporting years run from 1900 to 2100")
+    return year
+
+
+def _markup_aware(format_filter):
+    """`"%s"|format(kpi(...))`: the format string is text and the fragment stays a fragment
+    (a plain format string would turn the fragment into escaped text)."""
+    def format_(value, *args, **kwargs):
+        if any(isinstance(arg, Markup) for arg in (*args, *kwargs.values())):
+            value = html.escape_text(value)
+        return format_filter(value, *args, **kwargs)
+    return format_
 
 
 def _template_line(exc: BaseException) -> int | None:
