@@ -103,3 +103,8 @@ class RenderError(ReportError):
 
 class PrintError(ReportError):
     """The PDF could not be produced."""
+
+
+class UsageError(ReportError):
+    """The command was asked to do something it must not (the CLI exits 2): an output that is
+    not the toolchain's to replace, a page outside the report."""

@@ -43,6 +43,7 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
                 raise PluginError(str(exc)) from exc
             config.docs_dir = str(self.context.content_dir)
         ctx = self.context
+        _set_heading_ids(config)
         config.theme["language"] = ctx.edition.theme_language
         theme_dirs = [str(d / "theme") for d in ctx.project.template_dirs if (d / "theme").is_dir()]
         for directory in reversed(theme_dirs):
@@ -120,6 +121,15 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
                 if file.src_uri == ctx.index_page and file.page is not None:
                     file.page.content = ctx.web_index_html()
         return env
+
+
+def _set_heading_ids(config) -> None:
+    """Heading ids keep CJK letters, lower case (``pymdownx.slugs``): set here so that mkdocs.yml
+    needs no ``!!python/...`` tag, which MkDocs' loader would execute."""
+    from pymdownx.slugs import slugify
+
+    toc = config.mdx_configs.setdefault("toc", {})
+    toc.setdefault("slugify", slugify(case="lower"))
 
 
 def _title_sections(items) -> None:

@@ -14,12 +14,12 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import publish
 from .checks import check_sources
 from .data import ReportData, load_report_data
 from .disclosures import canonical_number, export_csv, export_json
@@ -159,7 +159,8 @@ def compare_editions(results: list[EditionResult], problems: Diagnostics, projec
 def _run(project: Project, editions: list[str], staging: Path, pdf: bool, jobs: int, data: ReportData,
          search: bool) -> list[EditionResult]:
     if jobs > 1 and len(editions) > 1:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(editions))) as pool:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(editions)), initializer=publish.die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             futures = [pool.submit(build_edition, project, e, staging / e, pdf, data, search) for e in editions]
             return [f.result() for f in futures]
     return [build_edition(project, e, staging / e, pdf, data, search) for e in editions]
@@ -168,13 +169,14 @@ def _run(project: Project, editions: list[str], staging: Path, pdf: bool, jobs: 
 def build_report(project: Project, editions: list[str] | None = None, pdf: bool = True, jobs: int | None = None,
                  output: Path | None = None, search: bool = True) -> tuple[list[EditionResult], Diagnostics]:
     """Build into a staging directory; replace ``output`` (default ``site/``) only if nothing failed."""
+    publish.check_report(project)  # a report folder, no Python tags in mkdocs.yml, no links out of it
     data = load_report_data(project.data_dir)  # fails fast, before any process starts
     all_editions = list(data.meta["editions"])
     editions = editions or all_editions
     jobs = jobs or min(2, os.cpu_count() or 1)
     output = output or project.site_dir
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".site-staging-", dir=output.parent))
+    publication = publish.Publication(project, output)  # refuses what is not ours to replace
+    staging = publication.open()  # takes the build lock
     problems = Diagnostics()
     problems.extend(data.warnings)
     check_sources(project, data, problems, editions)
@@ -196,22 +198,15 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
         write_root_page(staging, all_editions, data.meta)
         if (staging / all_editions[0] / "404.html").exists():  # the server's 404 page: the first edition's
             shutil.copy2(staging / all_editions[0] / "404.html", staging / "404.html")
-        _swap(staging, output)
+        publication.publish()
         for result in results:
             if result.pdf:
                 result.pdf = str(output / result.edition / Path(result.pdf).name)
         return results, problems
+    except OSError as exc:  # full disk, read-only folder: located, and the previous site stays
+        raise publish.write_error(exc, output) from exc
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _swap(staging: Path, output: Path) -> None:
-    old = output.with_name(output.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if output.exists():
-        output.rename(old)
-    staging.rename(output)
-    shutil.rmtree(old, ignore_errors=True)
+        publication.close()
 
 
 def write_root_page(staging: Path, editions: list[str], meta: dict) -> None:
