@@ -76,7 +76,7 @@ def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = Tru
         started = time.perf_counter()
         target = out_dir / context.pdf_name
         try:
-            render_pdf(assemble(context, out_dir), out_dir, target)
+            render_pdf(assemble(context, out_dir), out_dir, target, context.project.root)
             log.info("%s: PDF written (%.1f s, %d kB)", edition, time.perf_counter() - started, target.stat().st_size // 1024)
         except ReportError as exc:
             context.problems.extend(exc.diagnostics)

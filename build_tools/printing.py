@@ -152,15 +152,23 @@ def assemble(context, site_dir: Path) -> str:
     )
 
 
-def render_pdf(print_html: str, base_url: Path, target: Path) -> None:
+def render_pdf(print_html: str, base_url: Path, target: Path, report_root: Path | None = None) -> None:
     """Write the PDF to ``target`` (via a temporary file, so a failure never leaves half a PDF)."""
     import weasyprint
 
+    from .publish import ConfinedUrlFetcher
+
     tmp = target.with_name(target.name + ".part")
+    # Only files of the report, its built site, the toolchain and the fonts may be embedded.
+    fetcher = ConfinedUrlFetcher(base_url, *([report_root] if report_root else []))
     try:
-        document = weasyprint.HTML(string=print_html, base_url=str(base_url))
+        document = weasyprint.HTML(string=print_html, base_url=str(base_url), url_fetcher=fetcher)
         document.write_pdf(str(tmp), **PDF_OPTIONS)
+        fetcher.check(report_root)
         tmp.replace(target)
+    except PrintError:
+        tmp.unlink(missing_ok=True)
+        raise
     except Exception as exc:  # WeasyPrint raises many types; the writer needs one located message
         tmp.unlink(missing_ok=True)
         raise PrintError(f"the PDF {target.name} could not be written: {exc}") from exc

@@ -262,7 +262,8 @@ def write_error(exc: OSError, output: Path) -> ReportError:
               errno.EPERM: "operation not permitted"}.get(exc.errno, exc.strerror or str(exc))
     return ReportError(Diagnostic(
         "error", "output.write", f"{reason} while writing {where}; the previous site is untouched", file=str(output),
-        hint="free some space or choose a writable --output, then build again"))
+        hint="free some space, then build again" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        else "choose a folder you can write to with --output"))
 
 
 # --- the report folder, its configuration and its sources -----------------------------------
@@ -272,7 +273,7 @@ def check_report_folder(project: Project) -> None:
     missing = [name for name in ("mkdocs.yml", "data/report.yml") if not (project.root / name).is_file()]
     if missing:
         raise ReportError(Diagnostic(
-            "error", "report.missing", f"not a report folder: no {' / '.join(missing)}; create one with esg-report new",
+            "error", "report.missing", f"not a report folder: no {' / '.join(missing)} in {project.root}; create one with esg-report new",
             file=str(project.root), hint="run the command in a report folder, or name it: esg-report build path/to/report"))
 
 
