@@ -79,6 +79,7 @@ def cmd_serve(args, out, err) -> int:
     from .site import EDITION_ENV, PREVIEW_ENV
 
     project = Project.at(args.project)
+    publish.check_report(project)  # before MkDocs loads mkdocs.yml
     os.environ[EDITION_ENV] = args.edition
     os.environ[PREVIEW_ENV] = "1"
     # The plugin renders chapters and the content index; the PDF is built only by `build`.

@@ -110,6 +110,9 @@ def _process_start(pid: int) -> str:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
+_BUILD_PRODUCTS = {"index.html", "404.html", *EDITIONS}
+
+
 def _owner_alive(owner: str) -> bool:
     try:
         pid_text, _, started = owner.strip().partition(" ")
@@ -179,8 +182,8 @@ class Publication:
             if owner.is_file():
                 if _owner_alive(owner.read_text("ascii", "replace")):
                     continue
-            elif not (folder / MARKER).is_file():
-                continue  # not ours to judge
+            elif not (folder / MARKER).is_file() and not {e.name for e in folder.iterdir()} <= _BUILD_PRODUCTS:
+                continue  # not a build's leftovers (those of older versions hold only edition folders)
             log.info("removing %s, left by a build that did not finish", folder)
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -317,11 +320,27 @@ def check_config(project: Project, config: Path | None = None, seen: tuple = ())
     if not isinstance(document, dict):
         raise ReportError(Diagnostic("error", "config.yaml", "mkdocs.yml must be a mapping (site_name: ..., nav: ...)",
                                      file=str(config), line=1))
+    _check_paths(project, config, document)
     parent = document.get("INHERIT")
     if isinstance(parent, str):
         inherited = (config.parent / parent).resolve()
         if inherited not in seen and inherited.is_file():
             check_config(project, inherited, seen + (config.resolve(),))
+
+
+def _check_paths(project: Project, config: Path, document: dict) -> None:
+    """Folders MkDocs would copy into the site or run code from must be inside the report."""
+    theme = document.get("theme")
+    named = [("theme: custom_dir", theme.get("custom_dir") if isinstance(theme, dict) else None)]
+    hooks = document.get("hooks")
+    named += [("hooks", hook) for hook in (hooks if isinstance(hooks, list) else [])]
+    root = project.root.resolve()
+    for key, value in named:
+        if isinstance(value, str):
+            target = (config.parent / value).resolve()
+            if target != root and root not in target.parents:
+                raise ReportError(Diagnostic("error", "config.outside", f"{key}: {value} is outside the report",
+                                             file=str(config), hint="keep theme overrides and hooks inside the report folder"))
 
 
 def check_symlinks(project: Project) -> None:

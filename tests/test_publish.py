@@ -353,3 +353,30 @@ def test_concurrent_builds_publish_whole_sites_or_say_another_is_running(area):
     assert published >= 2  # at least one per round
     assert {p.name for p in site.iterdir()} >= {"index.html", "404.html", "en", "zh-Hant", MARKER}
     assert not list(area.glob(".site-staging-*"))
+
+
+def test_leftovers_of_killed_builds_are_removed_but_not_lookalike_folders(area):
+    legacy = area / ".site-staging-k1llEd"  # an older version's staging folder: edition folders only
+    (legacy / "en").mkdir(parents=True)
+    (legacy / "en" / "index.html").write_text("half a build")
+    dead = area / ".site-staging-d3ad"  # this version's, whose owner is gone
+    dead.mkdir()
+    (dead / ".esg-report-owner").write_text("999999999 1\n")
+    lookalike = area / ".site-staging-notes"
+    lookalike.mkdir()
+    (lookalike / "todo.txt").write_text("mine")
+    assert run_cli("build", str(area), "--no-pdf")[0] == 0
+    assert not legacy.exists() and not dead.exists()
+    assert (lookalike / "todo.txt").read_text() == "mine"
+
+
+def test_config_may_not_reach_outside_the_report(area):
+    config = area / "mkdocs.yml"
+    config.write_text(config.read_text("utf-8").replace("theme:\n", f"theme:\n  custom_dir: {area.parent / 'sentinel'}\n"),
+                      "utf-8")
+    before = outside(area)
+    code, _, err = run_cli("build", str(area), "--no-pdf")
+    assert code == 1
+    assert f"mkdocs.yml: error: theme: custom_dir: {area.parent / 'sentinel'} is outside the report [config.outside]" in err
+    assert_clean(err)
+    assert outside(area) == before
