@@ -263,8 +263,9 @@ def write_error(exc: OSError, output: Path) -> ReportError:
     reason = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
               errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
               errno.EPERM: "operation not permitted"}.get(exc.errno, exc.strerror or str(exc))
+    verb = "writing" if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) else "accessing"
     return ReportError(Diagnostic(
-        "error", "output.write", f"{reason} while writing {where}; the previous site is untouched", file=str(output),
+        "error", "output.write", f"{reason} while {verb} {where}; the previous site is untouched", file=str(output),
         hint="free some space, then build again" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
         else "choose a folder you can write to with --output"))
 
@@ -395,8 +396,11 @@ FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home
 
 
 def _allowed_roots(extra) -> list[Path]:
-    roots = [TOOLCHAIN_ROOT, Path(sys.prefix), *FONT_DIRS, *map(Path, extra)]
+    roots = [TOOLCHAIN_ROOT, *FONT_DIRS, *map(Path, extra)]
     return [r.resolve() for r in roots]
+
+
+_REFUSED = " is outside the report"
 
 
 def ConfinedUrlFetcher(*roots: Path):  # noqa: N802 - used like a class
@@ -417,10 +421,10 @@ def ConfinedUrlFetcher(*roots: Path):  # noqa: N802 - used like a class
                 path = Path(url2pathname(unquote(parts.path))).resolve()
                 if not any(path == r or r in path.parents for r in allowed):
                     self.refused.append(str(path))
-                    raise ValueError(f"{path} is outside the report")
+                    raise ValueError(f"{path}{_REFUSED}")
             elif scheme not in ("data", "http", "https"):
                 self.refused.append(url)
-                raise ValueError(f"{url}: protocol not allowed")
+                raise ValueError(f"{url}{_REFUSED}")
             return super().fetch(url, headers)
 
         def check(self, report_root: Path | None = None) -> None:
@@ -435,7 +439,12 @@ def ConfinedUrlFetcher(*roots: Path):  # noqa: N802 - used like a class
 
     fetcher = _Fetcher()
     fetcher.refused = []
+    logging.getLogger("weasyprint").addFilter(_drop_refusal_logs)  # reported once, located, by check()
     return fetcher
+
+
+def _drop_refusal_logs(record: logging.LogRecord) -> bool:
+    return _REFUSED not in record.getMessage()
 
 
 def _find_reference(report_root: Path | None, path: str) -> tuple[str | None, int | None]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -140,6 +139,7 @@ def test_published_tree_is_readable_by_others(area):
     assert modes == {"0o755"}
     modes = {oct(p.stat().st_mode & 0o777) for p in site.rglob("*") if p.is_file()}
     assert modes == {"0o644"}
+    assert not (site / ".esg-report-owner").exists()
 
 
 # --- the report's configuration and sources --------------------------------------------------
@@ -203,6 +203,7 @@ def test_pdf_does_not_embed_files_outside_the_report(area):
     code, _, err = run_cli("build", str(area), "--edition", "en")
     assert code == 1
     assert f"content/en/social.md:6: error: the PDF would embed {secret}, which is outside the report [print.outside]" in err
+    assert err.count(str(secret)) == 1  # once, located; not again in WeasyPrint's log
     assert_clean(err)
     assert not (area / "site").exists()
 
