@@ -201,6 +201,7 @@ def cmd_export(args, out, err) -> int:
     from .spreadsheet import export_workbook
 
     project = Project.at(args.project)
+    publish.check_report_folder(project)
     target = _spreadsheet_arg(args.file, err, must_exist=False)
     if target is None:
         return EXIT_USAGE

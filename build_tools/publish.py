@@ -223,6 +223,10 @@ _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
+def _renameat2():
+    return getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+
+
 def _exchange(a: Path, b: Path) -> None:
     """Swap two folders atomically: readers see the old site or the new one, never none.
 
@@ -232,7 +236,7 @@ def _exchange(a: Path, b: Path) -> None:
     Where the call is missing or the file system lacks it, two renames are used: under the build
     lock no other build can interleave, but a reader may miss the folder for an instant.
     """
-    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    renameat2 = _renameat2()
     if renameat2 is not None:
         if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
             return

@@ -217,6 +217,7 @@ def test_commands_stay_inside_the_report(area, tmp_path):
     assert run_cli("translations", str(area), "--mark", "social.md")[0] == 0
     plain = tmp_path / "sentinel"
     for command in (["catalogs", "update", str(plain)], ["import", str(tmp_path / "x.csv"), str(plain)],
+                    ["export", str(tmp_path / "out.csv"), str(plain)],
                     ["translations", str(plain)]):
         code, _, err = run_cli(*command)
         assert code == 1
@@ -378,3 +379,14 @@ def test_config_may_not_reach_outside_the_report(area):
     assert f"mkdocs.yml: error: theme: custom_dir: {area.parent / 'sentinel'} is outside the report [config.outside]" in err
     assert_clean(err)
     assert outside(area) == before
+
+
+def test_without_renameat2_the_switch_falls_back_to_two_renames(area, monkeypatch):
+    from build_tools import publish
+
+    assert run_cli("build", str(area), "--no-pdf")[0] == 0
+    (area / "site" / "en" / "stale.html").write_text("from the previous build")
+    monkeypatch.setattr(publish, "_renameat2", lambda: None)  # as on a system without the call
+    assert run_cli("build", str(area), "--no-pdf")[0] == 0
+    assert (area / "site" / "en" / "index.html").is_file() and not (area / "site" / "en" / "stale.html").exists()
+    assert not list(area.glob(".site-staging-*"))
