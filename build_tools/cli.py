@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import __version__
-from .errors import Diagnostics, ReportError
+from . import __version__, publish
+from .errors import Diagnostics, ReportError, UsageError
 from .i18n import EDITIONS
 from .project import Project
 
@@ -84,6 +84,7 @@ def cmd_serve(args, out, err) -> int:
     from .data import load_report_data
 
     project = Project.at(args.project)
+    publish.check_report(project)  # before MkDocs loads mkdocs.yml
     editions = list(load_report_data(project.data_dir).meta["editions"])
     edition = args.edition or editions[0]
     if edition not in editions:
@@ -100,6 +101,7 @@ def cmd_catalogs(args, out, err) -> int:
     from . import catalogs
 
     project = Project.at(args.project)
+    publish.check_report_folder(project)
     translations = project.root / "translations"
     if args.action == "update":
         changed = catalogs.update(translations)
@@ -130,14 +132,18 @@ def cmd_translations(args, out, err) -> int:
     from .i18n import source_edition
 
     project = Project.at(args.project)
+    publish.check_report_folder(project)
     editions = list(load_report_data(project.data_dir).meta["editions"])
     source = source_edition(editions)
     target = [e for e in editions if e != source]
     if args.mark or args.mark_all:
         for edition in target:
-            pages = [s.page for s in translation.page_status(project, [edition]) if s.state in ("stale", "untracked")] \
+            pages = [s.page for s in translation.page_status(project, editions)
+                     if s.edition == edition and s.state in ("stale", "untracked")] \
                 if args.mark_all else args.mark
             for page in pages:
+                publish.check_page_argument(project, source, page)
+                publish.check_page_argument(project, edition, page)
                 path = translation.mark_translated(project, source, edition, page)
                 print(f"marked {path.relative_to(project.root)} as translating the current {source}/{page}", file=out)
         return EXIT_OK
@@ -165,6 +171,7 @@ def cmd_new(args, out, err) -> int:
     from .scaffold import create_report
 
     target = Path(args.directory)
+    publish.check_new_target(target)
     create_report(target, company=args.company)
     print(f"created a starter report in {target}; build it with: esg-report build {target}", file=out)
     return EXIT_OK
@@ -188,6 +195,7 @@ def cmd_import(args, out, err) -> int:
     from .spreadsheet import import_workbook
 
     project = Project.at(args.project)
+    publish.check_report_folder(project)
     source = _spreadsheet_arg(args.file, err, must_exist=True)
     if source is None:
         return EXIT_USAGE
@@ -203,6 +211,7 @@ def cmd_export(args, out, err) -> int:
     from .spreadsheet import export_workbook
 
     project = Project.at(args.project)
+    publish.check_report_folder(project)
     target = _spreadsheet_arg(args.file, err, must_exist=False)
     if target is None:
         return EXIT_USAGE
@@ -301,6 +310,9 @@ def main(argv: list[str] | None = None, stdout=None, stderr=None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args, out, err)
+    except UsageError as exc:  # asked to write where it must not: nothing was written
+        _report(exc.diagnostics, Path(getattr(args, "project", ".")).resolve(), getattr(args, "format", "text"), err)
+        return EXIT_USAGE
     except ReportError as exc:
         _report(exc.diagnostics, Path(getattr(args, "project", ".")).resolve(), getattr(args, "format", "text"), err)
         print("build failed: the previous site/ was left as it was" if args.command == "build" else "failed", file=err)

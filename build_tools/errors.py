@@ -112,6 +112,11 @@ class PrintError(ReportError):
     """The PDF could not be produced."""
 
 
+class UsageError(ReportError):
+    """The command was asked to do something it must not (the CLI exits 2): an output that is
+    not the toolchain's to replace, a page outside the report."""
+
+
 class _LogCollector(logging.Handler):
     def __init__(self, problems: Diagnostics, translate: Callable[[logging.LogRecord], Diagnostic | None]):
         super().__init__(logging.WARNING)

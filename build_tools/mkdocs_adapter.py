@@ -186,8 +186,7 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
         for directory in reversed(theme_dirs):
             if directory not in config.theme.dirs:
                 config.theme.dirs.insert(0, directory)
-        if "toc" in config.mdx_configs or "toc" in config.markdown_extensions:
-            config.mdx_configs.setdefault("toc", {})["permalink_class"] = PERMALINK_CLASS
+        _set_heading_ids(config)
         quiet_jieba()
         search = config.plugins.get("material/search")
         if search is not None and not search.config.get("jieba_dict"):
@@ -270,6 +269,17 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
         if self._own_context:  # no CLI to report them: MkDocs prints them (and --strict counts them)
             _log_problems(self.context.problems, self.context.project.root)
             self.context.problems = Diagnostics()
+
+
+def _set_heading_ids(config) -> None:
+    """Heading ids keep CJK letters, lower case (``pymdownx.slugs``): set here so that mkdocs.yml
+    needs no ``!!python/...`` tag, which MkDocs' loader would execute. Permalinks get the core's
+    web-only class beside the one Material styles."""
+    from pymdownx.slugs import slugify
+
+    toc = config.mdx_configs.setdefault("toc", {})
+    toc.setdefault("slugify", slugify(case="lower"))
+    toc["permalink_class"] = PERMALINK_CLASS
 
 
 def _log_problems(problems: Diagnostics, root: Path) -> None:

@@ -13,13 +13,12 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import html
+from . import html, publish
 from .checks import check_sources
 from .data import ReportData, load_report_data
 from .disclosures import canonical_number, export_csv, export_json
@@ -77,7 +76,7 @@ def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = Tru
         target = out_dir / context.pdf_name
         try:
             render_pdf(assemble(context, out_dir), out_dir, target, context.problems,
-                       [p for p in context.ordered_pages if p.in_print])
+                       [p for p in context.ordered_pages if p.in_print], report_root=context.project.root)
             log.info("%s: PDF written (%.1f s, %d kB)", edition, time.perf_counter() - started, target.stat().st_size // 1024)
         except ReportError as exc:
             context.problems.extend(exc.diagnostics)
@@ -151,7 +150,8 @@ def compare_editions(results: list[EditionResult], problems: Diagnostics, projec
 def _run(project: Project, editions: list[str], staging: Path, pdf: bool, jobs: int, data: ReportData,
          search: bool) -> list[EditionResult]:
     if jobs > 1 and len(editions) > 1:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(editions))) as pool:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(editions)), initializer=publish.die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             futures = [pool.submit(build_edition, project, e, staging / e, pdf, data, search) for e in editions]
             return [f.result() for f in futures]
     return [build_edition(project, e, staging / e, pdf, data, search) for e in editions]
@@ -160,6 +160,7 @@ def _run(project: Project, editions: list[str], staging: Path, pdf: bool, jobs: 
 def build_report(project: Project, editions: list[str] | None = None, pdf: bool = True, jobs: int | None = None,
                  output: Path | None = None, search: bool = True) -> tuple[list[EditionResult], Diagnostics]:
     """Build into a staging directory; replace ``output`` (default ``site/``) only if nothing failed."""
+    publish.check_report(project)  # a report folder, no Python tags in mkdocs.yml, no links out of it
     data = load_report_data(project.data_dir)  # fails fast, before any process starts
     all_editions = list(data.meta["editions"])
     unknown = [e for e in editions or [] if e not in all_editions]
@@ -170,8 +171,8 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
     editions = editions or all_editions
     jobs = jobs or min(2, os.cpu_count() or 1)
     output = output or project.site_dir
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".site-staging-", dir=output.parent))
+    publication = publish.Publication(project, output)  # refuses what is not ours to replace
+    staging = publication.open()  # takes the build lock
     problems = Diagnostics()
     problems.extend(data.warnings)
     check_sources(project, data, problems, editions)
@@ -194,22 +195,15 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
         not_found = load_engine().NOT_FOUND_PAGE
         if (staging / all_editions[0] / not_found).exists():  # the server's 404 page: the first edition's
             shutil.copy2(staging / all_editions[0] / not_found, staging / not_found)
-        _swap(staging, output)
+        publication.publish()
         for result in results:
             if result.pdf:
                 result.pdf = str(output / result.edition / Path(result.pdf).name)
         return results, problems
+    except OSError as exc:  # full disk, read-only folder: located, and the previous site stays
+        raise publish.write_error(exc, output) from exc
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _swap(staging: Path, output: Path) -> None:
-    old = output.with_name(output.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if output.exists():
-        output.rename(old)
-    staging.rename(output)
-    shutil.rmtree(old, ignore_errors=True)
+        publication.close()
 
 
 def write_root_page(staging: Path, editions: list[str], meta: dict) -> None:

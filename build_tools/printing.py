@@ -171,20 +171,28 @@ def _weasyprint_message(pages) -> "callable":
 
 
 def render_pdf(print_html: str, base_url: Path, target: Path, problems: Diagnostics | None = None,
-               pages=()) -> None:
+               pages=(), report_root: Path | None = None) -> None:
     """Write the PDF to ``target`` (via a temporary file, so a failure never leaves half a PDF).
 
     WeasyPrint's warnings are added to ``problems`` (so ``--strict`` fails on them).
     """
     import weasyprint
 
+    from .publish import ConfinedUrlFetcher
+
     tmp = target.with_name(target.name + ".part")
     collected = problems if problems is not None else Diagnostics()
+    # Only files of the report, its built site, the toolchain and the fonts may be embedded.
+    fetcher = ConfinedUrlFetcher(base_url, *([report_root] if report_root else []))
     try:
         with collect_logs(collected, "weasyprint", _weasyprint_message(pages)):
-            document = weasyprint.HTML(string=print_html, base_url=str(base_url))
+            document = weasyprint.HTML(string=print_html, base_url=str(base_url), url_fetcher=fetcher)
             document.write_pdf(str(tmp), **PDF_OPTIONS)
+        fetcher.check(report_root)
         tmp.replace(target)
+    except PrintError:
+        tmp.unlink(missing_ok=True)
+        raise
     except Exception as exc:  # WeasyPrint raises many types; the writer needs one located message
         tmp.unlink(missing_ok=True)
         raise PrintError(f"the PDF {target.name} could not be written: {exc}") from exc

@@ -130,3 +130,11 @@ def test_site_only_build_keeps_the_last_pdf(starter):
     assert run_cli("build", str(starter), "--no-pdf")[0] == 0
     assert (starter / "site" / "en" / "esg-report-en.pdf").read_bytes() == pdf
     assert not (starter / "site" / "zh-Hant" / "esg-report-zh-Hant.pdf").exists()
+
+
+def test_output_that_is_not_ours_is_a_usage_error(starter, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    for target in ("/", str(tmp_path / "notes.txt"), str(starter)):
+        code, _, err = run_cli("build", str(starter), "--no-pdf", "--output", target)
+        assert code == 2 and "[output.refused]" in err and "Traceback" not in err
+    assert (tmp_path / "notes.txt").read_text() == "mine"
