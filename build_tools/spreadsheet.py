@@ -220,7 +220,7 @@ def _xlsx_bytes(rows: list[dict]) -> bytes:
     units = workbook.create_sheet("units")
     units.append(["unit", "en", "zh-Hant"])
     for unit, spec in load_units().items():
-        units.append([unit, spec["en"], spec["zh-Hant"]])
+        units.append([unit, spec["label"]["en"], spec["label"]["zh-Hant"]])
     for cell in units[1]:
         cell.font = Font(bold=True)
     for column in "ABC":

@@ -21,11 +21,11 @@ def render_kpi_table(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
         for year in years:
             value = kpi.value(year)
             text = escape_text(renderer.format_value(kpi, year, unit=False)) if value else "–"
-            remark = (value.note or value.reason) if value else None
+            remark = renderer.fmt.remark(value, year) if value else None
             if remark:
                 # Markers go on the indicator, not after the figure, where "2⁽¹⁾" reads as a power.
                 prefix = f"{year}: " if len(years) > 1 else ""
-                notes.append(prefix + escape_text(remark[edition]))
+                notes.append(prefix + escape_text(remark))
                 markers.append(str(len(notes)))
             cells.append(f'<td class="num" data-kpi="{kpi.id}" data-year="{year}">{text}</td>')
         unit = renderer.fmt.unit_label(kpi.unit)
