@@ -76,7 +76,7 @@ def derived_starter(starter) -> Path:
             formula: ghg_scope1_2 / employees_total
           - id: hours_exact
             name: {en: "Hours, exact", zh-Hant: 時數}
-            unit: hours
+            unit: "%"  # may be negative (units such as hours have min: 0)
             decimals: 3
             boundary: Hong Kong office
             values:
