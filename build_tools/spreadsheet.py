@@ -185,7 +185,7 @@ _WIDTHS = {"group": 14, "group_title_en": 22, "group_title_zh-Hant": 16, "id": 3
            "year": 7, "value": 14, "status": 15, "note_en": 36, "note_zh-Hant": 28, "reason_en": 36, "reason_zh-Hant": 28}
 
 
-def _xlsx_bytes(rows: list[dict]) -> bytes:
+def _xlsx_bytes(rows: list[dict], units_spec: dict | None = None) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -219,7 +219,7 @@ def _xlsx_bytes(rows: list[dict]) -> bytes:
 
     units = workbook.create_sheet("units")
     units.append(["unit", "en", "zh-Hant"])
-    for unit, spec in load_units().items():
+    for unit, spec in (units_spec or load_units()).items():
         units.append([unit, spec["label"]["en"], spec["label"]["zh-Hant"]])
     for cell in units[1]:
         cell.font = Font(bold=True)
@@ -272,7 +272,8 @@ def export_workbook(data_dir: Path, path: Path) -> int:
     data_dir, path = Path(data_dir), Path(path)
     kind = _kind(path)
     rows, count = _export_rows(data_dir)
-    _write_atomically(path, _csv_bytes(rows) if kind == "csv" else _xlsx_bytes(rows))
+    # The units sheet lists the report's own units too: its drop-down must accept them.
+    _write_atomically(path, _csv_bytes(rows) if kind == "csv" else _xlsx_bytes(rows, load_units(data_dir)))
     return count
 
 
