@@ -145,12 +145,13 @@ def load_units(data_dir: Path | None = None, problems: Diagnostics | None = None
     if not _validate_schema(document, "units.schema.json", path, problems):
         return units
     for name, spec in document.items():
+        name = str(name)
         if name in units:
             problems.error("data.unit-clash", f"unit '{name}' is already a built-in unit",
                            file=str(path), line=document.line_of(name),
                            hint=f"use the built-in '{name}' (remove this entry), or give your unit another name")
             continue
-        units[str(name)] = spec
+        units[name] = spec
     return units
 
 

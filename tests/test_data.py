@@ -525,3 +525,17 @@ def test_derived_value_without_inputs_has_no_prewritten_reason(starter):
     data = load_report_data(starter / "data")
     value = data.kpis["doubled"].value(2023)
     assert value is None or (value.reason is None and value.depends_on == ("only_2024",))
+
+
+def test_builtin_units_follow_the_report_units_format():
+    """One format for both files: the built-in units pass the schema a report's units.yml must pass."""
+    import jsonschema
+    import yaml
+    from importlib import resources
+
+    from build_tools.data import _schema
+
+    builtin = yaml.safe_load(resources.files("build_tools").joinpath("units.yml").read_text("utf-8"))
+    jsonschema.validate(builtin, _schema("units.schema.json"))
+    assert (builtin["kg"]["label"]["zh-Hant"], builtin["GJ"]["label"]["zh-Hant"],
+            builtin["litres"]["label"]["zh-Hant"], builtin["employees"]["label"]["zh-Hant"]) == ("公斤", "吉焦耳", "公升", "名")
