@@ -30,7 +30,6 @@ import yaml
 from .errors import DataError, Diagnostics
 from .yamlsource import SourceMap, line_for_path, load_yaml
 
-LANGS = ("en", "zh-Hant")
 
 
 @dataclass(frozen=True)
