@@ -106,6 +106,31 @@ class ReportData:
         """The breakdowns of a total: name -> part ids (None names the one declared by `breakdown_of`)."""
         return _breakdowns(self.kpis).get(total_id, {})
 
+    def outline(self, kpi_ids: list[str]) -> list[tuple[str, int]]:
+        """A table's KPIs with the depth of each row: the parts of a total that is in the table come
+        right under it (depth 1, their parts at 2 ...), breakdown by breakdown in declared order;
+        everything else keeps the writer's order at depth 0."""
+        selected = list(dict.fromkeys(kpi_ids))
+        parents = {k: self.parent_of(k) for k in selected}
+        rows: list[tuple[str, int]] = []
+        placed: set[str] = set()
+
+        def place(kpi_id: str, depth: int) -> None:
+            placed.add(kpi_id)
+            rows.append((kpi_id, depth))
+            for part_ids in self.breakdowns(kpi_id).values():
+                for part_id in part_ids:
+                    if part_id in selected and part_id not in placed and parents[part_id][0] == kpi_id:
+                        place(part_id, depth + 1)
+
+        for kpi_id in selected:
+            if kpi_id not in placed and not (parents[kpi_id] and parents[kpi_id][0] in selected):
+                place(kpi_id, 0)
+        for kpi_id in selected:  # parts of totals that are themselves parts in a loop
+            if kpi_id not in placed:
+                place(kpi_id, 0)
+        return rows
+
     def parent_of(self, kpi_id: str) -> tuple[str, str | None] | None:
         """The total a KPI is a part of, and the breakdown's name (None for `breakdown_of`)."""
         for total_id, named in _breakdowns(self.kpis).items():

@@ -333,6 +333,10 @@ def test_breakdown_tree_is_known_to_the_data(starter):
                                         "age_group": ["staff_young", "staff_mid", "staff_old"]}
     assert data.parent_of("staff_mid") == ("staff", "age_group")
     assert data.parent_of("staff") is None
+    # A table listing parts before their total shows them under it, breakdown by breakdown.
+    assert data.outline(["staff_old", "staff_women", "water_consumption", "staff", "staff_men"]) == [
+        ("water_consumption", 0), ("staff", 0), ("staff_men", 1), ("staff_women", 1), ("staff_old", 1)]
+    assert data.outline(["staff_women", "staff_men"]) == [("staff_women", 0), ("staff_men", 0)]
 
 
 def test_breakdown_naming_itself(starter):
