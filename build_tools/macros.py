@@ -145,7 +145,7 @@ class ChapterRenderer:
         the default is the edition's `change_style` in data/report.yml, else 'verb'."""
         kpi = self._kpi(kpi_id)
         to_year = self._year(to_year)
-        from_year = to_year - 1 if from_year is None else int(from_year)
+        from_year = to_year - 1 if from_year is None else self._year(from_year)
         style = self._change_style() if style is None else style
         if style not in CHANGE_STYLES:
             raise MacroError(f"unknown change style {style!r}", suggest(str(style), CHANGE_STYLES)
