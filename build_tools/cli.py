@@ -167,12 +167,81 @@ def cmd_translations(args, out, err) -> int:
     return EXIT_FAILED if incomplete and args.check else EXIT_OK
 
 
+# `new`'s metadata: flag attribute, StarterMetadata field, question asked on a terminal.
+_NEW_FIELDS = [
+    ("company", "company", "Company name (English)"),
+    ("company_zh", "company_zh", "Company name (Chinese)"),
+    ("short_name", "short_name", "Short name (English)"),
+    ("short_name_zh", "short_name_zh", "Short name (Chinese)"),
+    ("stock_code", "stock_codes", "Stock codes, EXCHANGE:CODE separated by spaces"),
+    ("currency", "currency", "Reporting currency (HKD, RMB, USD ...)"),
+    ("year", "year", "Reporting year"),
+    ("period_start", "period_start", "Period start (YYYY-MM-DD)"),
+    ("period_end", "period_end", "Period end (YYYY-MM-DD)"),
+    ("approved", "approved", "Board approval date (YYYY-MM-DD)"),
+    ("framework", "framework", "Framework (hkex-esg-2024 or hkex-esg-2025)"),
+]
+
+
+def _stock_code(text: str) -> tuple[str, str]:
+    exchange, _, code = text.partition(":")
+    if not exchange.strip() or not code.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not EXCHANGE:CODE (e.g. HKEX:6855)")
+    return exchange.strip(), code.strip()
+
+
+def _iso_date(text: str) -> str:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD") from None
+
+
+def _money_pattern(text: str) -> str:
+    if "{amount}" not in text:
+        raise argparse.ArgumentTypeError(f"{text!r} has no {{amount}} where the figure goes")
+    return text
+
+
+def _year(text: str) -> int:
+    if not text.isdigit() or not 2000 <= int(text) <= 2100:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a year from 2000 to 2100")
+    return int(text)
+
+
 def cmd_new(args, out, err) -> int:
-    from .scaffold import create_report
+    from .scaffold import StarterMetadata, create_report
 
     target = Path(args.directory)
-    publish.check_new_target(target)
-    create_report(target, company=args.company)
+    publish.check_new_target(target)  # before asking anything: nobody should answer ten questions for nothing
+    metadata = StarterMetadata()
+    parsers = {"stock_code": lambda text: [_stock_code(c) for c in text.split()], "year": _year,
+               "period_start": _iso_date, "period_end": _iso_date, "approved": _iso_date}
+    interactive = sys.stdin is not None and sys.stdin.isatty()
+    for flag, name, question in _NEW_FIELDS:
+        given = getattr(args, flag)
+        if given is None and interactive:
+            default = getattr(metadata.resolved(), name)  # follows earlier answers (short name, period)
+            if flag == "stock_code":
+                default = " ".join(f"{exchange}:{code}" for exchange, code in default)
+            while given is None:
+                try:
+                    answer = input(f"{question} [{default}]: ").strip() or str(default)
+                except EOFError:
+                    print("\nnew: no answer; nothing was created", file=err)
+                    return EXIT_USAGE
+                try:
+                    given = parsers.get(flag, str)(answer)
+                except argparse.ArgumentTypeError as exc:
+                    print(f"  {exc}", file=err)
+        if given is not None:
+            setattr(metadata, name, given)
+    for name in ("money_en", "money_zh", "money_scale", "money_decimals"):
+        if getattr(args, name) is not None:
+            setattr(metadata, name, getattr(args, name))
+    create_report(target, metadata=metadata)
     print(f"created a starter report in {target}; build it with: esg-report build {target}", file=out)
     return EXIT_OK
 
@@ -266,9 +335,26 @@ def build_parser() -> argparse.ArgumentParser:
     trans.add_argument("--mark-all", action="store_true", help="record every stale or untracked translation as current")
     trans.set_defaults(func=cmd_translations)
 
-    new = sub.add_parser("new", help="create a starter bilingual report that builds as it is")
+    new = sub.add_parser("new", help="create a starter bilingual report that builds as it is",
+                         description="Create a starter report. Metadata not given as flags is asked for on a "
+                                     "terminal, and otherwise left at a neutral placeholder to replace in data/report.yml.")
     new.add_argument("directory")
-    new.add_argument("--company", default="Example Holdings Limited")
+    new.add_argument("--company", help="company name in English")
+    new.add_argument("--company-zh", help="company name in Chinese")
+    new.add_argument("--short-name", help="short name in English (default: first word of the name)")
+    new.add_argument("--short-name-zh", help="short name in Chinese (default: the name without 有限公司)")
+    new.add_argument("--stock-code", action="append", type=_stock_code, metavar="EXCHANGE:CODE",
+                     help="a stock code, e.g. HKEX:6855 (repeat for several listings)")
+    new.add_argument("--currency", help="reporting currency code, e.g. HKD, RMB, USD")
+    new.add_argument("--money-en", metavar="PATTERN", type=_money_pattern, help="English money style, e.g. 'HK${amount} million'")
+    new.add_argument("--money-zh", metavar="PATTERN", type=_money_pattern, help="Chinese money style, e.g. '港幣{amount}百萬元'")
+    new.add_argument("--money-scale", type=int, help="divide amounts by this (default 1000000)")
+    new.add_argument("--money-decimals", type=int, help="decimals of money amounts (default 1)")
+    new.add_argument("--year", type=_year, help="reporting year (default: last year)")
+    new.add_argument("--period-start", type=_iso_date, metavar="YYYY-MM-DD")
+    new.add_argument("--period-end", type=_iso_date, metavar="YYYY-MM-DD")
+    new.add_argument("--approved", type=_iso_date, metavar="YYYY-MM-DD", help="date the Board approved the report")
+    new.add_argument("--framework", help="disclosure framework id (default hkex-esg-2024)")
     new.set_defaults(func=cmd_new)
 
     imp = sub.add_parser("import", help="fill data/kpis/*.yml from a spreadsheet (.xlsx or .csv)")

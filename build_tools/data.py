@@ -9,7 +9,9 @@ problem is collected with its file and line before anything renders.
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import difflib
+import graphlib
 import json
 import math
 import operator
@@ -20,6 +22,7 @@ from decimal import Decimal, DivisionByZero, InvalidOperation
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 
 import jsonschema
 import yaml
@@ -27,17 +30,21 @@ import yaml
 from .errors import DataError, Diagnostics
 from .yamlsource import SourceMap, line_for_path, load_yaml
 
-LANGS = ("en", "zh-Hant")
 
 
 @dataclass(frozen=True)
 class Value:
-    """One KPI value for one year. ``amount`` is None when not applicable/available."""
+    """One KPI value for one year. ``amount`` is None when not applicable/available.
+
+    A derived value whose inputs lack the year has no ``reason`` of its own: ``depends_on``
+    names the inputs, and the formatter words the reason in each edition's catalog.
+    """
 
     amount: Decimal | None
     status: str = "reported"  # reported | derived | not_applicable | not_available
     note: dict | None = None
     reason: dict | None = None
+    depends_on: tuple[str, ...] = ()
 
 
 @dataclass
@@ -51,10 +58,14 @@ class KPI:
     values: dict[int, Value] = field(default_factory=dict)
     formula: str | None = None
     breakdown_of: str | None = None
+    breakdowns: dict[str, list[str]] = field(default_factory=dict)  # name -> part ids, declared on a total
+    min: Decimal | None = None
     source: str | None = None
     boundary: str | None = None
     file: str = ""
     line: int = 0
+    value_lines: dict[int, int] = field(default_factory=dict)  # year -> line of its value
+    breakdown_lines: dict[str, int] = field(default_factory=dict)  # breakdown name -> line
 
     def value(self, year: int) -> Value | None:
         return self.values.get(year)
@@ -91,6 +102,43 @@ class ReportData:
     def kpi(self, kpi_id: str) -> KPI:
         return self.kpis[kpi_id]
 
+    def breakdowns(self, total_id: str) -> dict[str | None, list[str]]:
+        """The breakdowns of a total: name -> part ids (None names the one declared by `breakdown_of`)."""
+        return _breakdowns(self.kpis).get(total_id, {})
+
+    def outline(self, kpi_ids: list[str]) -> list[tuple[str, int]]:
+        """A table's KPIs with the depth of each row: the parts of a total that is in the table come
+        right under it (depth 1, their parts at 2 ...), breakdown by breakdown in declared order;
+        everything else keeps the writer's order at depth 0."""
+        selected = list(dict.fromkeys(kpi_ids))
+        parents = {k: self.parent_of(k) for k in selected}
+        rows: list[tuple[str, int]] = []
+        placed: set[str] = set()
+
+        def place(kpi_id: str, depth: int) -> None:
+            placed.add(kpi_id)
+            rows.append((kpi_id, depth))
+            for part_ids in self.breakdowns(kpi_id).values():
+                for part_id in part_ids:
+                    if part_id in selected and part_id not in placed and parents[part_id][0] == kpi_id:
+                        place(part_id, depth + 1)
+
+        for kpi_id in selected:
+            if kpi_id not in placed and not (parents[kpi_id] and parents[kpi_id][0] in selected):
+                place(kpi_id, 0)
+        for kpi_id in selected:  # parts of totals that are themselves parts in a loop
+            if kpi_id not in placed:
+                place(kpi_id, 0)
+        return rows
+
+    def parent_of(self, kpi_id: str) -> tuple[str, str | None] | None:
+        """The total a KPI is a part of, and the breakdown's name (None for `breakdown_of`)."""
+        for total_id, named in _breakdowns(self.kpis).items():
+            for name, part_ids in named.items():
+                if kpi_id in part_ids:
+                    return total_id, name
+        return None
+
 
 @lru_cache(maxsize=None)
 def _schema(name: str) -> dict:
@@ -98,8 +146,37 @@ def _schema(name: str) -> dict:
 
 
 @lru_cache(maxsize=None)
-def load_units() -> dict[str, dict]:
-    return yaml.safe_load(resources.files("build_tools").joinpath("units.yml").read_text("utf-8"))
+def _builtin_units() -> MappingProxyType:
+    units = yaml.safe_load(resources.files("build_tools").joinpath("units.yml").read_text("utf-8"))
+    # Read-only: one cached mapping is shared by every build in the process.
+    return MappingProxyType({name: MappingProxyType(spec) for name, spec in units.items()})
+
+
+def load_units(data_dir: Path | None = None, problems: Diagnostics | None = None) -> dict[str, dict]:
+    """The built-in units, plus a report's own from ``data_dir/units.yml`` when given.
+
+    A report's unit may not redefine a built-in one (its meaning would differ between
+    reports); problems are added to ``problems`` with their file and line.
+    """
+    units = {name: dict(spec) for name, spec in _builtin_units().items()}
+    path = Path(data_dir) / "units.yml" if data_dir is not None else None
+    if path is None or not path.exists():
+        return units
+    problems = problems if problems is not None else Diagnostics()
+    document = load_yaml(path)
+    if document is None:
+        return units
+    if not _validate_schema(document, "units.schema.json", path, problems):
+        return units
+    for name, spec in document.items():
+        name = str(name)
+        if name in units:
+            problems.error("data.unit-clash", f"unit '{name}' is already a built-in unit",
+                           file=str(path), line=document.line_of(name),
+                           hint=f"use the built-in '{name}' (remove this entry), or give your unit another name")
+            continue
+        units[name] = spec
+    return units
 
 
 def suggest(word: str, choices) -> str | None:
@@ -156,7 +233,9 @@ def load_report_data(data_dir: Path) -> ReportData:
     meta = load_yaml(report_file)
     _validate_schema(meta, "report.schema.json", report_file, problems)
 
-    units = load_units()
+    units = load_units(data_dir, problems)
+    if (data_dir / "units.yml").exists():
+        files.append(data_dir / "units.yml")
     kpis: dict[str, KPI] = {}
     groups: dict[str, Group] = {}
     for kpi_file in sorted((data_dir / "kpis").glob("*.yml")):
@@ -182,9 +261,18 @@ def load_report_data(data_dir: Path) -> ReportData:
                 id=raw["id"], name=dict(raw["name"]), unit=raw["unit"], group=group_id,
                 decimals=int(raw.get("decimals", 0)), disclose=list(raw.get("disclose", [])),
                 formula=raw.get("formula"), breakdown_of=raw.get("breakdown_of"),
+                breakdowns={str(n): list(ids) for n, ids in (raw.get("breakdowns") or {}).items()},
+                min=_to_decimal(raw["min"]) if "min" in raw else None,
                 source=raw.get("source"), boundary=raw.get("boundary"), file=str(kpi_file), line=line,
             )
+            if raw.get("breakdowns"):
+                kpi.breakdown_lines = {str(n): raw["breakdowns"].line_of(n) for n in raw["breakdowns"]}
             values = raw.get("values") or {}
+            if kpi.formula and values:
+                problems.error("data.formula-values", f"KPI '{kpi.id}' has a formula and typed values; "
+                               "a derived KPI's values are computed", file=str(kpi_file), line=raw.line_of("values"),
+                               hint="remove `values:` (or remove `formula:` to report the figures as typed)")
+                values = {}
             for year, raw_value in values.items():
                 # The schema's year pattern only sees string keys; YAML makes `2024:` an int.
                 if isinstance(year, bool) or not re.fullmatch(r"(19|20)[0-9]{2}", str(year)):
@@ -202,15 +290,21 @@ def load_report_data(data_dir: Path) -> ReportData:
                                    hint="write the figure as digits (.nan and .inf are not figures)")
                     continue
                 kpi.values[int(year)] = value
+                kpi.value_lines[int(year)] = values.line_of(year)
             if kpi.unit not in units:
                 problems.error("data.unknown-unit", f"KPI '{kpi.id}': unknown unit '{kpi.unit}'", file=kpi.file,
-                               line=raw.line_of("unit"), hint=suggest(kpi.unit, units) or "units are listed in build_tools/units.yml")
+                               line=raw.line_of("unit"),
+                               hint=suggest(kpi.unit, units) or "units are listed in build_tools/units.yml; "
+                                                                 "define your own in data/units.yml")
             kpis[kpi.id] = kpi
             group.kpi_ids.append(kpi.id)
 
     if not problems.errors:
+        year = int(meta["report"]["year"])
+        _check_period(meta, report_file, problems)
+        _check_plausible(kpis, units, year, problems)
         _compute_formulas(kpis, problems)
-        _check_reporting_year(kpis, int(meta["report"]["year"]), problems)
+        _check_reporting_year(kpis, year, problems)
         _check_breakdowns(kpis, problems)
         _check_year_on_year(kpis, float(meta["report"].get("yoy_threshold", 0.5)), problems)
     materiality = None
@@ -289,27 +383,20 @@ def _compute_formulas(kpis: dict[str, KPI], problems: Diagnostics) -> None:
         if not unknown:
             parsed[kpi.id] = (tree, names)
 
-    order: list[str] = []
-    state: dict[str, str] = {}
-
-    def visit(kpi_id: str, trail: list[str]) -> bool:
-        if state.get(kpi_id) == "done" or kpi_id not in parsed:
-            return True
-        if state.get(kpi_id) == "visiting":
-            cycle = " -> ".join(trail[trail.index(kpi_id):] + [kpi_id])
-            kpi = kpis[kpi_id]
-            problems.error("data.formula-cycle", f"formulas form a cycle: {cycle}", file=kpi.file, line=kpi.line,
-                           hint="a derived KPI cannot depend on itself")
-            return False
-        state[kpi_id] = "visiting"
-        ok = all(visit(dep, trail + [kpi_id]) for dep in parsed[kpi_id][1])
-        state[kpi_id] = "done"
-        order.append(kpi_id)
-        return ok
-
-    for kpi_id in parsed:
-        if not visit(kpi_id, []):
-            return
+    sorter = graphlib.TopologicalSorter({kpi_id: [n for n in names if n in parsed] for kpi_id, (_, names) in parsed.items()})
+    try:
+        order = list(sorter.static_order())
+    except graphlib.CycleError as exc:
+        cycle = exc.args[1][:-1]
+        # Start the cycle at the KPI defined first, so the message does not depend on set order.
+        first = min(range(len(cycle)), key=lambda i: list(kpis).index(cycle[i]))
+        cycle = cycle[first:] + cycle[:first]
+        # graphlib lists a cycle against the edges (dependency before dependant); read it as "a uses b".
+        cycle = [cycle[0], *reversed(cycle[1:])]
+        kpi = kpis[cycle[0]]
+        problems.error("data.formula-cycle", f"formulas form a cycle: {' -> '.join([*cycle, cycle[0]])}",
+                       file=kpi.file, line=kpi.line, hint="a derived KPI cannot depend on itself")
+        return
 
     for kpi_id in order:
         kpi, (tree, names) = kpis[kpi_id], parsed[kpi_id]
@@ -318,9 +405,7 @@ def _compute_formulas(kpis: dict[str, KPI], problems: Diagnostics) -> None:
             inputs = {n: kpis[n].values.get(year) for n in names}
             missing = [n for n, v in inputs.items() if v is None or v.amount is None]
             if missing:
-                kpi.values[year] = Value(None, "not_available", reason={
-                    "en": f"depends on {', '.join(missing)}, which has no {year} value",
-                    "zh-Hant": f"所依據的{'、'.join(missing)}沒有{year}年數值"})
+                kpi.values[year] = Value(None, "not_available", depends_on=tuple(missing))
                 continue
             try:
                 kpi.values[year] = Value(_evaluate(tree, {n: v.amount for n, v in inputs.items()}), "derived")
@@ -363,30 +448,109 @@ def _check_year_on_year(kpis: dict[str, KPI], threshold: float, problems: Diagno
                                  hint=f"check the value, or explain it: `{after}: {{value: {new.amount}, note: {{en: ..., zh-Hant: ...}}}}`")
 
 
-def _check_breakdowns(kpis: dict[str, KPI], problems: Diagnostics) -> None:
-    parts: dict[str, list[KPI]] = {}
+def _breakdowns(kpis: dict[str, KPI]) -> dict[str, dict[str | None, list[str]]]:
+    """total id -> breakdown name -> part ids: the named `breakdowns:` of each total, and the
+    parts that name their total with `breakdown_of:` (and are in none of its named breakdowns)
+    as one breakdown named None."""
+    result: dict[str, dict[str | None, list[str]]] = {}
     for kpi in kpis.values():
-        if kpi.breakdown_of:
-            if kpi.breakdown_of not in kpis:
-                problems.error("data.breakdown-unknown", f"KPI '{kpi.id}' is a breakdown of unknown KPI '{kpi.breakdown_of}'",
-                               file=kpi.file, line=kpi.line, hint=suggest(kpi.breakdown_of, kpis) or "name the total's KPI id")
+        if kpi.breakdowns:
+            result.setdefault(kpi.id, {}).update({name: list(ids) for name, ids in kpi.breakdowns.items()})
+    for kpi in kpis.values():
+        if kpi.breakdown_of and kpi.breakdown_of in kpis:
+            named = result.get(kpi.breakdown_of, {})
+            if any(kpi.id in ids for name, ids in named.items() if name is not None):
                 continue
-            parts.setdefault(kpi.breakdown_of, []).append(kpi)
-    for total_id, members in parts.items():
+            result.setdefault(kpi.breakdown_of, {}).setdefault(None, []).append(kpi.id)
+    return result
+
+
+def breakdown_label(total_id: str, name: str | None) -> str:
+    """How messages name a breakdown: "the 'gender' breakdown of 'staff'" or "the breakdown of 'staff'"."""
+    return f"the '{name}' breakdown of '{total_id}'" if name else f"the breakdown of '{total_id}'"
+
+
+def _check_breakdowns(kpis: dict[str, KPI], problems: Diagnostics) -> None:
+    bad: set[tuple[str, str | None]] = set()
+    for kpi in kpis.values():
+        if kpi.breakdown_of == kpi.id:
+            problems.error("data.breakdown-self", f"KPI '{kpi.id}' is a breakdown of itself", file=kpi.file, line=kpi.line,
+                           hint="`breakdown_of:` names the total this KPI is a part of")
+            bad.add((kpi.id, None))
+        elif kpi.breakdown_of and kpi.breakdown_of not in kpis:
+            problems.error("data.breakdown-unknown", f"KPI '{kpi.id}' is a breakdown of unknown KPI '{kpi.breakdown_of}'",
+                           file=kpi.file, line=kpi.line, hint=suggest(kpi.breakdown_of, kpis) or "name the total's KPI id")
+        for name, part_ids in kpi.breakdowns.items():
+            line = kpi.breakdown_lines.get(name, kpi.line)
+            if kpi.id in part_ids:
+                problems.error("data.breakdown-self", f"{breakdown_label(kpi.id, name)} names the total itself",
+                               file=kpi.file, line=line, hint="list the parts of the total, not the total")
+                bad.add((kpi.id, name))
+            for part_id in part_ids:
+                if part_id != kpi.id and part_id not in kpis:
+                    problems.error("data.breakdown-unknown", f"{breakdown_label(kpi.id, name)} names unknown KPI '{part_id}'",
+                                   file=kpi.file, line=line, hint=suggest(part_id, kpis) or "define that KPI in data/kpis/")
+                    bad.add((kpi.id, name))
+    for total_id, named in _breakdowns(kpis).items():
         total = kpis[total_id]
-        for year, total_value in total.values.items():
-            amounts = [m.values.get(year) for m in members]
-            if total_value.amount is None or any(a is None or a.amount is None for a in amounts):
+        for name, part_ids in named.items():
+            if (total_id, name) in bad:
                 continue
-            added = sum(a.amount for a in amounts)
-            # A part shown with decimals may be rounded by half a unit of its last decimal;
-            # whole numbers (headcounts, suppliers) must add up exactly.
-            tolerance = sum(_half_unit(m.decimals) for m in members) + _half_unit(total.decimals)
-            if abs(added - total_value.amount) > tolerance:
-                problems.error("data.breakdown-sum",
-                               f"the parts of '{total_id}' add up to {added} for {year}, but the total is {total_value.amount}",
-                               file=total.file, line=total.line,
-                               hint=f"check the values of {', '.join(m.id for m in members)}")
+            members = [kpis[p] for p in part_ids]
+            for year, total_value in sorted(total.values.items()):
+                amounts = [m.values.get(year) for m in members]
+                if total_value.amount is None or any(a is None or a.amount is None for a in amounts):
+                    continue
+                added = sum(a.amount for a in amounts)
+                # A part shown with decimals may be rounded by half a unit of its last decimal;
+                # whole numbers (headcounts, suppliers) must add up exactly.
+                tolerance = sum(_half_unit(m.decimals) for m in members) + _half_unit(total.decimals)
+                if abs(added - total_value.amount) > tolerance:
+                    problems.error("data.breakdown-sum",
+                                   f"{breakdown_label(total_id, name)} adds up to {added} for {year}, "
+                                   f"but the total is {total_value.amount}",
+                                   file=total.file, line=total.value_lines.get(year, total.line),
+                                   hint=f"check the {year} values of {', '.join(part_ids)} and of '{total_id}'")
+
+
+# --- plausibility ----------------------------------------------------------------
+
+# No figure in an ESG report comes near this (10^15 RMB is ten times world GDP): a value this
+# large is a unit slip or a pasted cell, not a measurement.
+IMPLAUSIBLE = Decimal("1e15")
+
+
+def _check_plausible(kpis: dict[str, KPI], units: dict, year: int, problems: Diagnostics) -> None:
+    for kpi in kpis.values():
+        spec = units.get(kpi.unit) or {}
+        floor = kpi.min if kpi.min is not None else (_to_decimal(spec["min"]) if "min" in spec else None)
+        for value_year, value in sorted(kpi.values.items()):
+            where = {"file": kpi.file, "line": kpi.value_lines.get(value_year, kpi.line)}
+            if value_year > year:
+                problems.error("data.future-year", f"KPI '{kpi.id}' has a value for {value_year}, after the reporting year {year}",
+                               **where, hint="check the year; a target for a later year belongs in the text, not in values")
+            if value.amount is None:
+                continue
+            if abs(value.amount) > IMPLAUSIBLE:
+                problems.error("data.implausible", f"KPI '{kpi.id}': the {value_year} value {value.amount} is implausibly large",
+                               **where, hint="check the figure and its unit (the limit is 10^15)")
+            elif floor is not None and value.amount < floor:
+                source = "KPI" if kpi.min is not None else f"unit '{kpi.unit}'"
+                problems.error("data.below-minimum", f"KPI '{kpi.id}': the {value_year} value {value.amount} is below "
+                               f"the minimum {floor} of its {source}", **where,
+                               hint="check the sign of the figure" if floor == 0 else "check the figure")
+
+
+def _check_period(meta, report_file: Path, problems: Diagnostics) -> None:
+    report = meta["report"]
+    try:
+        start, end = dt.date.fromisoformat(str(report["period_start"])), dt.date.fromisoformat(str(report["period_end"]))
+    except ValueError:
+        return  # the schema's date format check has said so
+    if end < start:
+        problems.error("data.period", f"the reporting period ends ({end}) before it starts ({start})",
+                       file=str(report_file), line=report.line_of("period_end"),
+                       hint="check period_start and period_end in data/report.yml")
 
 
 def _half_unit(decimals: int) -> Decimal:

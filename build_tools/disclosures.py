@@ -29,7 +29,10 @@ from .yamlsource import line_for_path, load_yaml
 
 HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _SECTION_NUMBER = re.compile(r"^(\d+(?:\.\d+)*|Appendix [IVX]+|附錄[一二三四五六七八九十]+)(?:\s+|$)")
-_APPENDIX_NUMERALS = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6}
+_APPENDIX_NUMERALS = {
+    **{roman: n for n, roman in enumerate(("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"), start=1)},
+    **{chinese: n for n, chinese in enumerate("一二三四五六七八九十", start=1)},
+}
 
 
 def canonical_number(number: str) -> str:
@@ -116,6 +119,7 @@ class Location:
     anchor: str  # id of the section heading ('' for the page itself)
     number: str  # section number as printed ('1.2'), may be ''
     title: str  # heading text without the number
+    kpi: str = ""  # the KPI whose figure or table row carries the code ('' for a tagged section)
 
 
 @dataclass
@@ -141,6 +145,30 @@ def split_number(text: str) -> tuple[str, str]:
     return match.group(1), text[match.end():].strip()
 
 
+def _kpi_of(element) -> str:
+    """The KPI behind a disclosing element: a figure's own data-kpi, or a table row's cells'."""
+    if element.get("data-kpi"):
+        return element.get("data-kpi")
+    if element.tag in HEADING_TAGS:
+        return ""
+    cell = next(iter(element.xpath(".//*[@data-kpi]")), None)
+    return cell.get("data-kpi") if cell is not None else ""
+
+
+def reported_locations(locations: list[Location], data: ReportData) -> list[Location]:
+    """The places that really disclose: a KPI whose reporting-year value is not applicable or
+    not available discloses nothing, wherever it is shown (its provision needs an explanation)."""
+    return [loc for loc in locations if not loc.kpi or _reports(data, loc.kpi)]
+
+
+def _reports(data: ReportData, kpi_id: str) -> bool:
+    kpi = data.kpis.get(kpi_id)
+    if kpi is None:
+        return True
+    value = kpi.value(data.year)
+    return value is not None and value.amount is not None
+
+
 def parse_fragment(page_html: str):
     """A rendered page's HTML as one element tree (None for an empty page)."""
     return lxml_html.fragment_fromstring(page_html, create_parent="div") if page_html.strip() else None
@@ -163,13 +191,14 @@ def scan_page(page: "str | lxml_html.HtmlElement", page_src: str, page_url: str)
             number, title = split_number(heading_text(element))
             current = PageHeading(int(element.tag[1]), element.get("id") or "", number, title, codes)
             headings.append(current)
+        kpi = _kpi_of(element) if codes else ""
         for code in codes:
             anchor = current.anchor if current else ""
-            if (code, anchor) in seen:
+            if (code, anchor, kpi) in seen:
                 continue
-            seen.add((code, anchor))
+            seen.add((code, anchor, kpi))
             locations.append(Location(code, page_src, page_url, anchor,
-                                      current.number if current else "", current.title if current else ""))
+                                      current.number if current else "", current.title if current else "", kpi))
     return headings, locations
 
 
@@ -233,16 +262,31 @@ def check_codes(framework: Framework, locations: list[Location], content_dir: Pa
 
 
 def check_coverage(framework: Framework, locations: list[Location], explanations: dict[str, dict],
-                   data_dir: Path, problems: Diagnostics) -> None:
+                   data_dir: Path, problems: Diagnostics, data: ReportData | None = None) -> None:
+    """Comply or explain, over ``locations`` that really disclose (see ``reported_locations``)."""
     disclosed = {loc.code for loc in locations}
     missing = [code for code in framework.provisions if code not in disclosed and code not in explanations]
     if missing:
+        hint = ("tag the sections that disclose them (data-disclose=\"...\" on the heading) "
+                "or add an explanation under `explanations:` in data/disclosures.yml")
+        unreported = sorted({k.id for k in (data.kpis.values() if data else []) for c in k.disclose
+                             if c in missing and not _reports(data, k.id)})
+        if unreported:
+            hint += f"; KPIs with no {data.year} figure disclose nothing: {', '.join(unreported)}"
         problems.error(
             "index.unexplained",
             f"{len(missing)} provision(s) of {framework.id} are neither disclosed nor explained: {', '.join(missing)}",
-            file=str(data_dir / "disclosures.yml"),
-            hint="tag the sections that disclose them (data-disclose=\"...\" on the heading) "
-                 "or add an explanation under `explanations:` in data/disclosures.yml")
+            file=str(data_dir / "disclosures.yml"), hint=hint)
+    path = data_dir / "disclosures.yml"
+    for code in explanations:
+        places = sorted({f"{loc.page_src}#{loc.anchor}" if loc.anchor else loc.page_src
+                         for loc in locations if loc.code == code})
+        if places:
+            problems.warning("index.explained-and-disclosed",
+                             f"'{code}' is explained in data/disclosures.yml and also disclosed in {', '.join(places)}",
+                             file=str(path), line=find_source_line(path, f"{code}:"),
+                             hint="the index shows only the disclosure: remove the explanation, "
+                                  "or the tag or KPI that discloses it")
     for code in explanations:
         if code not in framework.provisions:
             problems.error("index.unknown-code", f"explanation for '{code}', which is not a provision of {framework.id}",

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from .data import ReportData, load_report_data
 from .disclosures import (Framework, Location, PageHeading, build_index, check_codes, check_coverage,
-                          find_source_line, load_explanations, parse_fragment, report_framework, scan_page)
+                          find_source_line, load_explanations, parse_fragment, report_framework, reported_locations,
+                          scan_page)
 from .errors import Diagnostics, ReportError
 from .formatting import Formatter
 from .i18n import EDITIONS, Edition, get_edition, load_translations, source_edition
@@ -105,6 +106,7 @@ class EditionContext:
         root = parse_fragment(html)  # parsed once for both the checks and the disclosure scan
         check_page_html(root, self.content_dir / src, self.problems)
         headings, locations = scan_page(root, src, url)
+        locations = reported_locations(locations, self.data)
         if meta.get("print", True) is False:
             locations = []  # a web-only page (the home page) repeats figures; it is not a place of disclosure
         kpis = sorted({e.get("data-kpi") for e in root.iter() if isinstance(e.tag, str) and e.get("data-kpi")}) \
@@ -129,7 +131,8 @@ class EditionContext:
 
     def check_disclosures(self) -> None:
         check_codes(self.framework, self.locations, self.content_dir, self.data, self.problems)
-        check_coverage(self.framework, self.locations, self.explanations, self.project.data_dir, self.problems)
+        check_coverage(self.framework, self.locations, self.explanations, self.project.data_dir, self.problems,
+                       self.data)
 
     def render_index(self, link_for, print_mode: bool = False) -> str:
         template = self.templates.get_template("index/content-index.html")

@@ -11,6 +11,8 @@ house style for money and units) once, and every figure in both editions goes th
 '1,075'
 >>> f.change(Decimal("100"), Decimal("105.2"))
 'increased by 5.2%'
+>>> f.change(Decimal("100"), Decimal("97.4"), style="noun")
+'a decrease of 2.6%'
 >>> z = Formatter.for_edition("zh-Hant", money={"scale": 1000000, "decimals": 1, "pattern": "人民幣{amount}百萬元"})
 >>> z.money(Decimal("947200000"))
 '人民幣947.2百萬元'
@@ -35,9 +37,17 @@ from .data import load_units
 from .i18n import get_edition
 
 
+CHANGE_STYLES = ("verb", "noun", "short")
+
+
 @lru_cache(maxsize=1)
 def _number_words() -> dict[str, list[str]]:
     return yaml.safe_load(resources.files("build_tools").joinpath("number_words.yml").read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _exchanges() -> dict[str, dict]:
+    return yaml.safe_load(resources.files("build_tools").joinpath("exchanges.yml").read_text("utf-8"))
 
 
 class Formatter:
@@ -85,8 +95,11 @@ class Formatter:
         scaled = Decimal(amount) / Decimal(str(style["scale"]))
         return style["pattern"].format(amount=self.number(scaled, places))
 
-    def unit_label(self, unit: str) -> str:
-        return self.units[unit][self.edition.code]
+    def unit_label(self, unit: str, singular: bool = False) -> str:
+        spec = self.units[unit]
+        if singular and self.edition.code in spec.get("singular", {}):
+            return spec["singular"][self.edition.code]
+        return spec["label"][self.edition.code]
 
     def column_unit(self, unit: str) -> str:
         """The unit as a table's unit column shows it: money in the report's style ('RMB million')."""
@@ -95,30 +108,92 @@ class Formatter:
         return self.unit_label(unit)
 
     def quantity(self, amount: Decimal, unit: str, decimals: int = 0, with_unit: bool = True) -> str:
-        """A KPI amount in its unit: '1,075 suppliers', '51.2%', 'RMB947.2 million', '541項'."""
+        """A KPI amount in its unit: '1,075 suppliers', '1 supplier', '51.2%', 'RMB947.2 million', '541項'."""
         spec = self.units[unit]
         if spec.get("money"):
             return self.money(amount) if with_unit else self.number(Decimal(amount) / Decimal(str(self.money_style["scale"])), self.money_style.get("decimals", 1))
         text = self.number(amount, decimals)
-        label = spec[self.edition.code]
+        # English agrees in number with the figure as printed: "1 case", but "1.0 cases", "0 cases".
+        label = self.unit_label(unit, singular=text == "1")
         if not with_unit or not label:
             return text
+        # Chinese sets a measure word or unit against the figure (1,208名, 5立方米); English spaces it.
         glue = " " if spec.get("space", True) and self.edition.code == "en" else ""
         return f"{text}{glue}{label}"
 
+    def remark(self, value, year: int) -> str | None:
+        """The note or reason shown with a KPI's value for ``year`` in this edition, or None."""
+        if value.note or value.reason:
+            return (value.note or value.reason)[self.edition.code]
+        if value.depends_on:
+            return self._("depends on {kpis}, which has no {year} value").format(
+                kpis=self._(", ").join(value.depends_on), year=year)
+        return None
+
+    def stock_codes(self, codes: list[dict]) -> str:
+        """'HKEX: 6855; NASDAQ: AAPG' / '香港聯交所：6855；納斯達克：AAPG'."""
+        names = _exchanges()
+        parts = []
+        for item in codes:
+            name = (item.get("name") or names.get(item["exchange"]) or {}).get(self.edition.code, item["exchange"])
+            parts.append(self._("{exchange}: {code}").format(exchange=name, code=item["code"]))
+        return self._("; ").join(parts)
+
     # change between years -------------------------------------------------------
-    def change(self, old: Decimal, new: Decimal, decimals: int = 1) -> str:
-        """Relative change in words: 'increased by 5.2%' / '上升5.2%'."""
+    def change(self, old: Decimal, new: Decimal, decimals: int = 1, style: str = "verb") -> str:
+        """Relative change in words, in one of three styles, the same rounding for all:
+
+        verb  'increased by 5.2%' / '上升5.2%'    ('remained unchanged' / '維持不變')
+        noun  'an increase of 5.2%' / '增加5.2%'  ('no change' / '維持不變')
+        short 'up 5.2%' / '升5.2%'                ('unchanged' / '維持不變')
+        """
+        if style not in CHANGE_STYLES:
+            raise ValueError(f"unknown change style '{style}' (choose from {', '.join(CHANGE_STYLES)})")
         old, new = Decimal(old), Decimal(new)
+        _ = self._
+        # Every wording is a whole msgid (not pieces) so each language can order its own sentence.
+        up, down, same = {
+            "verb": (_("increased by {percent}%"), _("decreased by {percent}%"), _("remained unchanged")),
+            "noun": (_("an increase of {percent}%"), _("a decrease of {percent}%"), _("no change")),
+            "short": (_("up {percent}%"), _("down {percent}%"), _("unchanged")),
+        }[style]
         if old == 0:
-            return self._("no comparable figure") if new != 0 else self._("no change")
+            return _("no comparable figure") if new != 0 else same
         with localcontext(prec=max(28, abs(new.adjusted() - old.adjusted()) + decimals + 4)):
             ratio = (new - old) / abs(old) * 100
         shown = self.number(abs(ratio), decimals)
         if Decimal(shown.replace(",", "")) == 0:
-            return self._("no change")
-        template = self._("increased by {percent}%") if ratio > 0 else self._("decreased by {percent}%")
-        return template.format(percent=shown)
+            return same
+        return (up if ratio > 0 else down).format(percent=shown)
+
+    # report metadata ---------------------------------------------------------------
+    def report_variables(self, meta: dict) -> dict:
+        """Every field of data/report.yml as plain text for this edition, by the names chapters use."""
+        code = self.edition.code
+        company, report = meta["company"], meta["report"]
+
+        def text(mapping):
+            return mapping[code] if mapping else ""
+
+        return {
+            "company_name": text(company["name"]),
+            "company_names": dict(company["name"]),
+            "short_name": text(company["short_name"]),
+            "short_names": dict(company["short_name"]),
+            "incorporation": text(company.get("incorporation")),
+            "address": text(company.get("address")),
+            "website": company.get("website", ""),
+            "stock_codes": self.stock_codes(company["stock_codes"]),
+            "report_title": text(report["title"]),
+            "short_title": text(report.get("short_title") or report["title"]),
+            "year": report["year"],
+            "period_start": self.date(report["period_start"]),
+            "period_end": self.date(report["period_end"]),
+            "approval_date": self.date(report["approved"]),
+            "framework": report["framework"],
+            "currency": report["currency"],
+            "entities": list(report.get("entities", [])),
+        }
 
     # dates ----------------------------------------------------------------------
     def date(self, value: str | dt.date) -> str:

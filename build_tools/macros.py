@@ -19,7 +19,7 @@ from . import html
 from .charts import render_kpi_chart, render_materiality
 from .data import KPI, ReportData, suggest
 from .errors import Diagnostic, RenderError
-from .formatting import Formatter
+from .formatting import CHANGE_STYLES, Formatter
 from .sandbox import DEFAULT_LIMITS, ChapterEnvironment, Limits, SandboxError
 from .tables import render_kpi_table
 
@@ -46,8 +46,6 @@ class ChapterRenderer:
         self.env = ChapterEnvironment(limits, undefined=StrictUndefined, autoescape=True, finalize=html.escape_text,
                                       keep_trailing_newline=True)
         self.env.filters["format"] = _markup_aware(self.env.filters["format"])
-        meta = data.meta
-        company, report = meta["company"], meta["report"]
         self.env.globals.update(
             kpi=self.kpi,
             change=self.change,
@@ -56,14 +54,9 @@ class ChapterRenderer:
             materiality_matrix=self.materiality_matrix,
             group_title=self.group_title,
             content_index=lambda: INDEX_PLACEHOLDER,
-            company_name=company["name"][edition_code],
-            short_name=company["short_name"][edition_code],
-            report_title=report["title"][edition_code],
-            year=report["year"],
-            period_start=self.fmt.date(report["period_start"]),
-            period_end=self.fmt.date(report["period_end"]),
-            approval_date=self.fmt.date(report["approved"]),
-            stock_codes=", ".join(f"{c['exchange']}: {c['code']}" for c in company["stock_codes"]),
+            # Report metadata as plain text (escaped where it enters HTML); documented in
+            # docs/authoring-guide.md, "Report metadata in chapters".
+            **self.fmt.report_variables(data.meta),
             edition=edition_code,
         )
 
@@ -140,16 +133,27 @@ class ChapterRenderer:
                 return self._wrap(kpi, spelled, year)
         return self._wrap(kpi, self.format_value(kpi, year, unit), year)
 
-    def change(self, kpi_id, from_year=None, to_year=None) -> Markup:
-        """The change of a KPI between two years in words ('increased by 5.2%' / '上升5.2%')."""
+    def change(self, kpi_id, from_year=None, to_year=None, style=None) -> Markup:
+        """The change of a KPI between two years in words: style 'verb' ('increased by 5.2%' /
+        '上升5.2%'), 'noun' ('an increase of 5.2%' / '增加5.2%') or 'short' ('up 5.2%' / '升5.2%');
+        the default is the edition's `change_style` in data/report.yml, else 'verb'."""
         kpi = self._kpi(kpi_id)
         to_year = self._year(to_year)
         from_year = to_year - 1 if from_year is None else whole_year(from_year)
+        style = self._change_style() if style is None else style
+        if style not in CHANGE_STYLES:
+            raise MacroError(f"unknown change style {style!r}", suggest(str(style), CHANGE_STYLES)
+                             or f"styles: {', '.join(CHANGE_STYLES)}")
         old, new = kpi.value(from_year), kpi.value(to_year)
         if not old or not new or old.amount is None or new.amount is None:
             raise MacroError(f"KPI '{kpi.id}' needs values for {from_year} and {to_year} to show a change",
                              "add both years' values in the data file")
-        return self._wrap(kpi, self.fmt.change(old.amount, new.amount), to_year)
+        return self._wrap(kpi, self.fmt.change(old.amount, new.amount, style=style), to_year)
+
+    def _change_style(self) -> str:
+        meta = self.data.meta
+        styles = meta["report"].get("change_style") or meta.get("change_style") or {}
+        return styles.get(self.edition, "verb")
 
     def kpi_table(self, group, years=None, caption=None) -> Markup:
         """A KPI table: a group id, or a list of KPI ids."""

@@ -110,7 +110,7 @@ def kpi_rows(context: EditionContext) -> list[dict]:
                 "kpi": kpi.id, "name": kpi.name[edition], "year": year,
                 "value": "" if value.amount is None else str(value.amount),
                 "unit": kpi.unit, "status": value.status, "codes": " ".join(kpi.disclose),
-                "note": (value.note or value.reason or {}).get(edition, ""),
+                "note": context.formatter.remark(value, year) or "",
             })
     return rows
 

@@ -387,10 +387,10 @@ def check_page_argument(project: Project, edition: str, page: str) -> None:
 
 
 def check_new_target(target: Path) -> None:
-    """``new DIR``: only a new or empty folder."""
+    """``new DIR``: only a new or empty folder (a writer's slip: exit 1, like any report error)."""
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         what = "a file" if not target.is_dir() else "not empty"
-        raise UsageError(Diagnostic("error", "usage.new", f"{target} exists and is {what}; nothing was written",
+        raise ReportError(Diagnostic("error", "new.not-empty", f"{target} exists and is {what}; nothing was written",
                                     file=str(target), hint="choose a new folder name"))
 
 

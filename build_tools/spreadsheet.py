@@ -35,7 +35,7 @@ from .yamlsource import load_yaml
 
 COLUMNS = ("group", "group_title_en", "group_title_zh-Hant", "id", "name_en", "name_zh-Hant", "unit", "decimals",
            "disclose", "source", "boundary", "formula", "breakdown_of", "year", "value", "status",
-           "note_en", "note_zh-Hant", "reason_en", "reason_zh-Hant")
+           "note_en", "note_zh-Hant", "reason_en", "reason_zh-Hant", "breakdowns", "min")
 REQUIRED = ("group", "group_title_en", "group_title_zh-Hant", "id", "name_en", "name_zh-Hant", "unit", "year", "value")
 SHEET = "KPIs"
 STATUSES = ("reported", "not_available", "not_applicable")
@@ -43,7 +43,8 @@ MAX_DIGITS = 15  # what a spreadsheet and a YAML float both keep exactly
 LIMIT = Decimal(10) ** 15
 
 _GROUP_ATTRS = ("group_title_en", "group_title_zh-Hant")
-_KPI_ATTRS = ("name_en", "name_zh-Hant", "unit", "decimals", "disclose", "source", "boundary", "formula", "breakdown_of")
+_KPI_ATTRS = ("name_en", "name_zh-Hant", "unit", "decimals", "disclose", "source", "boundary", "formula", "breakdown_of",
+              "breakdowns", "min")
 _VALUE_CELLS = ("value", "status", "note_en", "note_zh-Hant", "reason_en", "reason_zh-Hant")
 _ID = re.compile(r"[a-z][a-z0-9_]*")
 _YEAR = re.compile(r"(19|20)[0-9]{2}")
@@ -55,7 +56,8 @@ _NUMBER_HINT = "type the figure in digits, without thousands separators, units o
 _COLUMN_OF_CODE = {"data.unknown-unit": "unit", "data.formula-syntax": "formula", "data.formula-unknown": "formula",
                    "data.formula-cycle": "formula", "data.division-by-zero": "formula", "data.breakdown-unknown": "breakdown_of",
                    "data.breakdown-sum": "value", "data.missing-value": "year", "data.duplicate-id": "id",
-                   "data.not-a-number": "value"}
+                   "data.not-a-number": "value", "data.breakdown-self": "breakdowns", "data.below-minimum": "value",
+                   "data.implausible": "value", "data.future-year": "year", "data.formula-values": "formula"}
 
 
 def _kind(path: Path) -> str:
@@ -126,6 +128,8 @@ def _export_rows(data_dir: Path) -> tuple[list[dict], int]:
                 "name_zh-Hant": raw["name"]["zh-Hant"], "unit": raw["unit"], "decimals": int(raw.get("decimals", 0)),
                 "disclose": " ".join(raw.get("disclose", [])), "source": raw.get("source"),
                 "boundary": raw.get("boundary"), "formula": raw.get("formula"), "breakdown_of": raw.get("breakdown_of"),
+                "breakdowns": "; ".join(f"{name}: {' '.join(ids)}" for name, ids in (raw.get("breakdowns") or {}).items()),
+                "min": exact["kpis"][index].get("min"),
                 "_where": (str(path), document["kpis"].line_of(index)),
             }
             values = {} if raw.get("formula") else (raw.get("values") or {})
@@ -182,10 +186,10 @@ def _csv_bytes(rows: list[dict]) -> bytes:
 
 _WIDTHS = {"group": 14, "group_title_en": 22, "group_title_zh-Hant": 16, "id": 32, "name_en": 48, "name_zh-Hant": 32,
            "unit": 12, "decimals": 9, "disclose": 12, "source": 22, "boundary": 18, "formula": 30, "breakdown_of": 24,
-           "year": 7, "value": 14, "status": 15, "note_en": 36, "note_zh-Hant": 28, "reason_en": 36, "reason_zh-Hant": 28}
+           "breakdowns": 36, "min": 7, "year": 7, "value": 14, "status": 15, "note_en": 36, "note_zh-Hant": 28, "reason_en": 36, "reason_zh-Hant": 28}
 
 
-def _xlsx_bytes(rows: list[dict]) -> bytes:
+def _xlsx_bytes(rows: list[dict], units_spec: dict | None = None) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -219,8 +223,8 @@ def _xlsx_bytes(rows: list[dict]) -> bytes:
 
     units = workbook.create_sheet("units")
     units.append(["unit", "en", "zh-Hant"])
-    for unit, spec in load_units().items():
-        units.append([unit, spec["en"], spec["zh-Hant"]])
+    for unit, spec in (units_spec or load_units()).items():
+        units.append([unit, spec["label"]["en"], spec["label"]["zh-Hant"]])
     for cell in units[1]:
         cell.font = Font(bold=True)
     for column in "ABC":
@@ -272,7 +276,8 @@ def export_workbook(data_dir: Path, path: Path) -> int:
     data_dir, path = Path(data_dir), Path(path)
     kind = _kind(path)
     rows, count = _export_rows(data_dir)
-    _write_atomically(path, _csv_bytes(rows) if kind == "csv" else _xlsx_bytes(rows))
+    # The units sheet lists the report's own units too: its drop-down must accept them.
+    _write_atomically(path, _csv_bytes(rows) if kind == "csv" else _xlsx_bytes(rows, load_units(data_dir)))
     return count
 
 
@@ -431,9 +436,36 @@ def _parse_number(reader: _Reader, row: int, kpi_id: str, cell) -> Decimal | Non
     return amount
 
 
+def _parse_breakdowns(reader: _Reader, row: int, cell) -> tuple | None:
+    """'gender: staff_men staff_women; age: a b c' -> (('gender', ('staff_men', 'staff_women')), ...)."""
+    text = _text(cell)
+    if not text:
+        return None
+    named = []
+    for part in (p.strip() for p in text.split(";") if p.strip()):
+        name, colon, ids = part.partition(":")
+        members = tuple(i for i in re.split(r"[\s,]+", ids) if i)
+        if not colon or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", name.strip()) or not members:
+            reader.error(row, "breakdowns", f"breakdowns '{text}' is not 'name: part part; name: part ...'",
+                         "e.g. gender: employees_male employees_female; age_group: employees_under_30 employees_over_30")
+            return None
+        named.append((name.strip(), members))
+    return tuple(named)
+
+
 def _cell_value(reader: _Reader, name: str, row: int, cell):
     if name == "decimals":
         return _parse_decimals(reader, row, cell)
+    if name == "breakdowns":
+        return _parse_breakdowns(reader, row, cell)
+    if name == "min":
+        if _blank(cell):
+            return None
+        text = _shown(cell)
+        if isinstance(cell, bool) or not _NUMBER.fullmatch(text):
+            reader.error(row, "min", f"min '{text}' is not a number", "the lowest plausible value, e.g. 0")
+            return None
+        return Decimal(text)
     if name == "disclose":
         codes = tuple(code for code in re.split(r"[\s,;]+", _text(cell) or "") if code)
         return codes or None
@@ -606,6 +638,10 @@ def _group_yaml(reader: _Reader, group: _Group, kpis: dict[str, _Kpi], source: s
         for name in ("source", "boundary", "formula", "breakdown_of"):
             if attr.get(name):
                 entry[name] = attr[name]
+        if attr.get("breakdowns"):
+            entry["breakdowns"] = {name: _FlowList(ids) for name, ids in attr["breakdowns"]}
+        if attr.get("min") is not None:
+            entry["min"] = attr["min"]
         values = _read_values(reader, kpi)
         if values:
             entry["values"] = values

@@ -18,18 +18,22 @@ def render_kpi_table(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
     edition = renderer.edition
     notes: list[str] = []
     rows = []
-    for kpi in kpis:
+    by_id = {kpi.id: kpi for kpi in kpis}
+    for kpi_id, depth in renderer.data.outline(list(by_id)):
+        kpi = by_id[kpi_id]
         cells, markers = [], []
         for year in years:
             value = kpi.value(year)
-            remark = (value.note or value.reason) if value else None
+            remark = renderer.fmt.remark(value, year) if value else None
             if remark:
                 # Markers go on the indicator, not after the figure, where "2⁽¹⁾" reads as a power.
                 prefix = f"{year}: " if len(years) > 1 else ""
-                notes.append(prefix + remark[edition])
+                notes.append(prefix + remark)
                 markers.append(len(notes))
             cells.append({"year": year, "text": renderer.format_value(kpi, year, unit=False) if value else "–"})
+        # The parts of a total in the table sit indented under it, breakdown by breakdown.
+        classes = ["kpi-part", f"kpi-depth-{depth}"] if depth else []
         rows.append({"kpi": kpi.id, "name": kpi.name[edition], "unit": renderer.fmt.column_unit(kpi.unit),
-                     "cells": cells, "markers": markers, "codes": kpi.disclose, "classes": []})
+                     "cells": cells, "markers": markers, "codes": kpi.disclose, "classes": classes})
     labels = {"indicator": _("Indicator"), "unit": _("Unit"), "code": _("Code")}
     return html.render("kpi-table.html", rows=rows, years=years, caption=caption, notes=notes, labels=labels)

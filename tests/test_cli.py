@@ -37,7 +37,8 @@ def test_new_refuses_a_non_empty_directory(tmp_path):
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "notes.txt").write_text("mine")
     code, _, err = run_cli("new", str(tmp_path / "taken"))
-    assert code == 2 and "exists and is not empty" in err
+    assert code == 1 and f"{tmp_path / 'taken'}: error: {tmp_path / 'taken'} exists and is not empty; nothing was written [new.not-empty]" in err
+    assert "Traceback" not in err and (tmp_path / "taken" / "notes.txt").read_text() == "mine"
 
 
 def test_unknown_kpi_fails_naming_file_and_line_and_keeps_the_last_site(starter):

@@ -115,3 +115,52 @@ def test_editions_must_show_the_same_kpis(starter, tmp_path):
     [warning] = [w for w in problems.warnings if w.code == "editions.kpis"]
     assert warning.message == ("the editions show different KPIs on social.md: only in en: ['lost_days_injury']; "
                                "only in zh-Hant: none")
+
+
+def set_value(report: Path, kpi_id: str, year: int, value) -> None:
+    path = report / "data" / "kpis" / "example.yml"
+    document = yaml.safe_load(path.read_text("utf-8"))
+    next(k for k in document["kpis"] if k["id"] == kpi_id)["values"][year] = value
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), "utf-8")
+
+
+NOT_APPLICABLE = {"status": "not_applicable", "reason": {"en": "We sell no physical products.", "zh-Hant": "本集團不銷售實物產品。"}}
+B61 = {"en": "B6.1 does not apply: we sell services only.", "zh-Hant": "B6.1不適用：本集團只提供服務。"}
+
+
+def test_kpi_without_a_reporting_year_figure_discloses_nothing(starter, tmp_path):
+    set_value(starter, "products_recalled", 2024, NOT_APPLICABLE)  # the only place B6.1 is shown
+    _, problems = build_sites(starter, tmp_path)
+    [error] = problems.errors
+    assert error.code == "index.unexplained"
+    assert error.message == "1 provision(s) of hkex-esg-2024 are neither disclosed nor explained: B6.1"
+    assert error.hint.endswith("KPIs with no 2024 figure disclose nothing: products_recalled")
+
+
+def test_explanation_shows_where_a_kpi_has_no_figure(starter, tmp_path):
+    set_value(starter, "products_recalled", 2024, NOT_APPLICABLE)
+    (starter / "data" / "disclosures.yml").write_text(yaml.safe_dump({"explanations": {"B6.1": B61}}, allow_unicode=True), "utf-8")
+    _, problems = build_sites(starter, tmp_path)
+    assert not problems.items, [d.format() for d in problems.items]
+    for edition in ("en", "zh-Hant"):
+        exported = json.loads((tmp_path / "out" / "site" / edition / "downloads" / "content-index.json").read_text("utf-8"))
+        row = next(r for r in exported["provisions"] if r["code"] == "B6.1")
+        assert (row["status"], row["locations"], row["explanation"]) == ("explained", [], B61[edition])
+
+
+def test_provision_explained_and_disclosed_is_a_warning_naming_both(starter, tmp_path):
+    path = starter / "data" / "disclosures.yml"
+    path.write_text("explanations:\n  B6.1: {en: Not material., zh-Hant: 不重要。}\n", "utf-8")
+    _, problems = build_sites(starter, tmp_path)
+    assert not problems.errors
+    [warning] = problems.warnings
+    assert (warning.code, warning.file, warning.line) == ("index.explained-and-disclosed", str(path), 2)
+    # B6.1 is shown through the products_recalled row of the B6 section's table in social.md.
+    assert warning.message == "'B6.1' is explained in data/disclosures.yml and also disclosed in social.md#b6"
+
+
+def test_appendix_numbers_map_in_both_languages():
+    from build_tools.disclosures import canonical_number
+
+    assert [canonical_number(f"Appendix {n}") for n in ("VI", "VII", "VIII", "IX", "X")] == ["A6", "A7", "A8", "A9", "A10"]
+    assert [canonical_number(f"附錄{n}") for n in "六七八九十"] == ["A6", "A7", "A8", "A9", "A10"]

@@ -99,3 +99,51 @@ def test_kpi_chart_has_text_alternative(renderers):
     html = render(renderers["zh-Hant"], '{{ kpi_chart(["water_consumption"]) }}')
     assert 'role="img"' in html
     assert "總耗水量2024年：57,210立方米" in html  # full-width punctuation from the catalog
+
+
+def test_change_styles_and_house_default(starter):
+    report = starter / "data" / "report.yml"
+    report.write_text(report.read_text("utf-8").replace("  pdf_name:", "  change_style: {en: noun}\n  pdf_name:"), "utf-8")
+    project = Project.at(starter)
+    en, zh = (EditionContext(project, e).renderer for e in ("en", "zh-Hant"))
+    # suppliers_total: 326 -> 341 is +4.6%
+    assert ">an increase of 4.6%<" in render(en, '{{ change("suppliers_total") }}')  # the house default
+    assert ">上升4.6%<" in render(zh, '{{ change("suppliers_total") }}')  # no default for zh-Hant: verb
+    assert ">up 4.6%<" in render(en, '{{ change("suppliers_total", style="short") }}')
+    assert ">增加4.6%<" in render(zh, '{{ change("suppliers_total", style="noun") }}')
+    error = error_of(en, '{{ change("suppliers_total", style="nown") }}')
+    assert (error.code, error.message, error.hint) == ("macro", "unknown change style 'nown'", "did you mean 'noun'?")
+
+
+def test_report_defined_unit_in_both_editions(starter):
+    (starter / "data" / "units.yml").write_text(
+        "containers:\n  label: {en: containers, zh-Hant: 個貨櫃}\n  singular: {en: container}\n", "utf-8")
+    (starter / "data" / "kpis" / "boxes.yml").write_text(
+        "group: boxes\ntitle: {en: Boxes, zh-Hant: 貨櫃}\nkpis:\n"
+        "  - {id: boxes, name: {en: Boxes, zh-Hant: 貨櫃}, unit: containers, values: {2023: 1, 2024: 27}}\n", "utf-8")
+    project = Project.at(starter)
+    en, zh = (EditionContext(project, e).renderer for e in ("en", "zh-Hant"))
+    assert ">27 containers</span>" in render(en, '{{ kpi("boxes") }}')
+    assert ">1 container</span>" in render(en, '{{ kpi("boxes", year=2023) }}')
+    assert ">27個貨櫃</span>" in render(zh, '{{ kpi("boxes") }}')
+    assert ">27</span>" in render(zh, '{{ kpi("boxes", unit=False) }}')
+    assert "個貨櫃" in render(zh, '{{ kpi_table(["boxes"]) }}')
+
+
+def test_every_report_field_reaches_chapters(starter, renderers):
+    meta = yaml.safe_load((starter / "data" / "report.yml").read_text("utf-8"))
+    company, report = meta["company"], meta["report"]
+    source = ("{{ company_name }}|{{ company_names['zh-Hant'] }}|{{ short_name }}|{{ report_title }}|{{ year }}|"
+              "{{ period_start }}|{{ period_end }}|{{ approval_date }}|{{ stock_codes }}|{{ currency }}")
+    code = company["stock_codes"][0]["code"]
+    assert render(renderers["en"], source).split("|") == [
+        company["name"]["en"], company["name"]["zh-Hant"], company["short_name"]["en"], report["title"]["en"],
+        str(report["year"]), "January 1, 2024", "December 31, 2024", "March 31, 2025", f"HKEX: {code}", report["currency"]]
+    assert render(renderers["zh-Hant"], source).split("|")[5:9] == [
+        "2024年1月1日", "2024年12月31日", "2025年3月31日", f"香港聯交所：{code}"]
+
+
+def test_year_must_be_a_whole_number(renderers):
+    for bad in ("2023.5", "'twenty'", "True"):
+        error = error_of(renderers["en"], f'{{{{ kpi("suppliers_total", year={bad}) }}}}')
+        assert error.code == "macro" and "year must be a whole year" in error.message, bad

@@ -37,8 +37,8 @@ def snapshot(data_dir: Path) -> dict:
     """Everything load_report_data knows about the KPIs, to compare before and after an import."""
     data = load_report_data(data_dir)
     return {
-        kpi.id: (kpi.group, kpi.name, kpi.unit, kpi.decimals, kpi.disclose, kpi.formula, kpi.breakdown_of, kpi.source,
-                 kpi.boundary, {year: (v.amount, v.status, v.note, v.reason) for year, v in kpi.values.items()})
+        kpi.id: (kpi.group, kpi.name, kpi.unit, kpi.decimals, kpi.disclose, kpi.formula, kpi.breakdown_of, kpi.breakdowns,
+                 kpi.min, kpi.source, kpi.boundary, {year: (v.amount, v.status, v.note, v.reason) for year, v in kpi.values.items()})
         for kpi in data.kpis.values()
     } | {"groups": {g.id: (g.title, g.kpi_ids) for g in data.groups.values()}}
 
@@ -76,13 +76,23 @@ def derived_starter(starter) -> Path:
             formula: ghg_scope1_2 / employees_total
           - id: hours_exact
             name: {en: "Hours, exact", zh-Hant: 時數}
-            unit: hours
+            unit: "%"  # may be negative (units such as hours have min: 0)
             decimals: 3
             boundary: Hong Kong office
             values:
               2022: {status: not_available, reason: {en: "Not tracked: new system.", zh-Hant: 未有記錄。}}
               2023: 8.750
               2024: {value: -0.125, note: {en: Restated., zh-Hant: 經重列。}}
+          - id: staff_split
+            name: {en: Staff by site, zh-Hant: 各廠員工}
+            unit: employees
+            min: 1
+            breakdowns:
+              site: [staff_site_a, staff_site_b]
+              contract: [staff_site_b, staff_site_a]
+            values: {2024: 5}
+          - {id: staff_site_a, name: {en: Site A, zh-Hant: 甲廠}, unit: employees, min: 0.5, values: {2024: 2}}
+          - {id: staff_site_b, name: {en: Site B, zh-Hant: 乙廠}, unit: employees, values: {2024: 3}}
         """).lstrip(), "utf-8")
     return starter
 
@@ -138,6 +148,8 @@ def test_derived_and_valueless_kpis_and_exact_decimals(derived_starter, tmp_path
         ("2022", "", "not_available"), ("2023", "8.750", ""), ("2024", "-0.125", "")]
     assert (hours[0]["reason_en"], hours[2]["note_zh-Hant"]) == ("Not tracked: new system.", "經重列。")
     assert by_id["nox_emissions"][0]["disclose"] == "A1.1"
+    [split] = by_id["staff_split"]
+    assert (split["breakdowns"], split["min"]) == ("site: staff_site_a staff_site_b; contract: staff_site_b staff_site_a", "1")
 
     import_workbook(sheet, data_dir)
     assert snapshot(data_dir) == before
@@ -159,6 +171,17 @@ def exported(starter, tmp_path) -> tuple[Path, list[list[str]]]:
     sheet = tmp_path / "kpis.csv"
     export_workbook(starter / "data", sheet)
     return sheet, read_csv(sheet)
+
+
+def test_breakdowns_and_minimum_cells_are_checked(starter, exported):
+    sheet, rows = exported
+    breakdowns, minimum = COLUMNS.index("breakdowns"), COLUMNS.index("min")
+    rows[5][breakdowns] = "gender staff_men"
+    rows[6][minimum] = "zero"
+    errors = import_errors(write_csv(sheet, rows), starter / "data")
+    assert [(e.line, e.col) for e in errors] == [(6, breakdowns + 1), (7, minimum + 1)]
+    assert errors[0].message == "breakdowns 'gender staff_men' is not 'name: part part; name: part ...'"
+    assert errors[1].message == "min 'zero' is not a number"
 
 
 def test_bad_value_is_reported_at_its_row_and_column(starter, exported):

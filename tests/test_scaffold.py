@@ -1,0 +1,97 @@
+"""scaffold (`esg-report new`): every metadata field from flags, nothing of the placeholder company left."""
+
+import re
+from pathlib import Path
+
+import yaml
+
+from build_tools.data import load_report_data
+from build_tools.scaffold import StarterMetadata
+from support import run_cli
+
+FLAGS = {
+    "--company": "Harbourfront Logistics Group Limited", "--company-zh": "海濱物流集團有限公司",
+    "--short-name": "Harbourfront", "--short-name-zh": "海濱物流", "--currency": "HKD",
+    "--year": "2025", "--period-start": "2024-07-01", "--period-end": "2025-06-30", "--approved": "2025-10-15",
+    "--framework": "hkex-esg-2025",
+}
+PLACEHOLDER = StarterMetadata()
+
+
+def all_text(report: Path) -> str:
+    return "\n".join(p.read_text("utf-8") for p in sorted(report.rglob("*")) if p.is_file())
+
+
+def test_new_with_every_flag_leaves_nothing_of_the_placeholder_company(tmp_path):
+    report = tmp_path / "harbourfront"
+    args = [arg for pair in FLAGS.items() for arg in pair]
+    code, out, err = run_cli("new", str(report), *args, "--stock-code", "HKEX:1234", "--stock-code", "SGX:H78")
+    assert code == 0, err
+    text = all_text(report)
+    resolved = PLACEHOLDER.resolved()
+    for leftover in ("示例", "Example", PLACEHOLDER.company, PLACEHOLDER.company_zh, "RMB", "人民幣",
+                     resolved.approved, resolved.period_start, resolved.period_end):
+        assert leftover not in text, leftover
+    assert not re.search(r"(?<![0-9])0000(?![0-9])", text)  # the placeholder stock code, not 1200000
+    meta = yaml.safe_load((report / "data" / "report.yml").read_text("utf-8"))
+    assert meta["company"] == {
+        "name": {"en": FLAGS["--company"], "zh-Hant": FLAGS["--company-zh"]},
+        "short_name": {"en": FLAGS["--short-name"], "zh-Hant": FLAGS["--short-name-zh"]},
+        "stock_codes": [{"exchange": "HKEX", "code": "1234"}, {"exchange": "SGX", "code": "H78"}]}
+    report_meta = meta["report"]
+    assert (report_meta["year"], report_meta["period_start"], report_meta["period_end"], report_meta["approved"],
+            report_meta["framework"], report_meta["currency"]) == (2025, "2024-07-01", "2025-06-30", "2025-10-15",
+                                                                   "hkex-esg-2025", "HKD")
+    assert report_meta["money"]["en"]["pattern"] == "HK${amount} million"
+    assert "example" not in report_meta
+    # The money KPI follows the currency, and the data loads (and the 2025 framework's codes are used).
+    data = load_report_data(report / "data")
+    assert {k.unit for k in data.kpis.values() if data.units[k.unit].get("money")} == {"HKD"}
+    code, out, err = run_cli("check", str(report), "--strict")  # Part D of the 2025 code has its own page
+    assert code == 0, out + err
+
+
+def test_new_report_builds_with_a_currency_that_has_no_builtin_unit(tmp_path):
+    report = tmp_path / "sg"
+    code, _, err = run_cli("new", str(report), "--currency", "SGD", "--year", "2024")
+    assert code == 0, err
+    units = yaml.safe_load((report / "data" / "units.yml").read_text("utf-8"))
+    assert units == {"SGD": {"label": {"en": "SGD", "zh-Hant": "SGD"}, "money": True}}
+    code, out, err = run_cli("check", str(report), "--strict")
+    assert code == 0, out + err
+    home = (report / "content" / "en" / "index.md").read_text("utf-8")
+    assert "{{ stock_codes }}" in home and "{{ period_start }}" in home
+
+
+def test_new_rejects_bad_flags_before_writing(tmp_path):
+    for bad in (["--stock-code", "6855"], ["--approved", "31/03/2026"], ["--year", "25"], ["--money-en", "HK$ million"]):
+        code, _, err = run_cli("new", str(tmp_path / "x"), *bad)
+        assert code == 2 and "Traceback" not in err, bad
+    assert not (tmp_path / "x").exists()
+
+
+def test_new_with_an_unknown_framework_is_a_located_error(tmp_path):
+    code, _, err = run_cli("new", str(tmp_path / "x"), "--framework", "hkex-esg-2030")
+    assert code == 1 and "unknown framework 'hkex-esg-2030'" in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_new_asks_on_a_terminal_only(tmp_path, monkeypatch):
+    """With stdin not a terminal (CI, pipes) nothing is asked; with one, missing fields are."""
+    questions = []
+
+    class Terminal:
+        def isatty(self):
+            return True
+
+    answers = iter(["Kowloon Ferries Limited", "九龍渡輪有限公司", "", "", "HKEX:9999", "HKD", "2025", "", "", "", ""])
+    monkeypatch.setattr("sys.stdin", Terminal())
+    monkeypatch.setattr("builtins.input", lambda prompt: questions.append(prompt) or next(answers))
+    code, _, err = run_cli("new", str(tmp_path / "kf"))
+    assert code == 0, err
+    assert len(questions) == 11
+    assert questions[2] == "Short name (English) [Kowloon]: "  # defaults follow earlier answers
+    assert questions[7] == "Period start (YYYY-MM-DD) [2025-01-01]: "
+    meta = yaml.safe_load((tmp_path / "kf" / "data" / "report.yml").read_text("utf-8"))
+    assert meta["company"]["short_name"] == {"en": "Kowloon", "zh-Hant": "九龍渡輪"}
+    assert (meta["report"]["year"], meta["report"]["approved"]) == (2025, "2026-03-31")
