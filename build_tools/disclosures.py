@@ -23,6 +23,7 @@ from lxml import html as lxml_html
 
 from .data import ReportData, suggest
 from .errors import Diagnostics
+from .fileio import neutralise_row
 from .yamlsource import load_yaml
 
 HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -277,5 +278,5 @@ def export_csv(framework: Framework, groups: list[IndexGroup], edition: str) -> 
     writer.writeheader()
     for row in export_rows(framework, groups, edition):
         places = [f"{loc['section']} {loc['title']} ({loc['url']})".strip() for loc in row["locations"]]
-        writer.writerow({**row, "locations": "; ".join(places)})
+        writer.writerow(neutralise_row({**row, "locations": "; ".join(places)}))
     return buffer.getvalue()

@@ -18,6 +18,8 @@ from lxml import html as lxml_html
 
 from .disclosures import heading_text, split_number
 from .errors import PrintError
+from .fileio import write_atomically
+from .i18n import display_width
 from .macros import INDEX_PLACEHOLDER
 
 log = logging.getLogger("build_tools.printing")
@@ -63,12 +65,12 @@ def contents_level(tag_level: int, number: str) -> int | None:
 
 def _running_title(text: str, limit: int = 60) -> str:
     """The running header must fit one line: long titles (Appendix II's) are shortened."""
-    width = sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)  # CJK characters are twice as wide
+    width = display_width(text)
     if width <= limit:
         return text
     kept, used = [], 0
     for ch in text:
-        used += 2 if ord(ch) > 0x2E80 else 1
+        used += display_width(ch)
         if used > limit - 1:
             break
         kept.append(ch)
@@ -156,11 +158,8 @@ def render_pdf(print_html: str, base_url: Path, target: Path) -> None:
     """Write the PDF to ``target`` (via a temporary file, so a failure never leaves half a PDF)."""
     import weasyprint
 
-    tmp = target.with_name(target.name + ".part")
     try:
         document = weasyprint.HTML(string=print_html, base_url=str(base_url))
-        document.write_pdf(str(tmp), **PDF_OPTIONS)
-        tmp.replace(target)
+        write_atomically(target, document.write_pdf(**PDF_OPTIONS))
     except Exception as exc:  # WeasyPrint raises many types; the writer needs one located message
-        tmp.unlink(missing_ok=True)
         raise PrintError(f"the PDF {target.name} could not be written: {exc}") from exc

@@ -18,6 +18,7 @@ from .data import ReportData, load_report_data
 from .disclosures import (Framework, Location, PageHeading, build_index, check_codes, check_coverage,
                           find_source_line, load_explanations, load_framework, parse_fragment, scan_page)
 from .errors import Diagnostics, ReportError
+from .fileio import write_atomically
 from .formatting import Formatter
 from .i18n import EDITIONS, Edition, get_edition, load_translations
 from .macros import INDEX_PLACEHOLDER, ChapterRenderer
@@ -195,9 +196,8 @@ def traditional_jieba_dictionary() -> Path | None:
     lines = source.read_text("utf-8").splitlines()
     words = OpenCC("s2hk").convert("\n".join(line.split(" ", 1)[0] for line in lines)).split("\n")
     cache.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(f".{os.getpid()}.part")
-    partial.write_text("\n".join(f"{word} {line.split(' ', 1)[1]}" for word, line in zip(words, lines)) + "\n", "utf-8")
-    partial.replace(target)  # atomic: parallel editions may race to create it
+    # atomic: parallel editions may race to create it
+    write_atomically(target, "\n".join(f"{word} {line.split(' ', 1)[1]}" for word, line in zip(words, lines)) + "\n")
     return target
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 import re
 import shutil
 import tempfile
@@ -31,6 +30,7 @@ import yaml
 
 from .data import _validate_schema, load_report_data, load_units, suggest
 from .errors import DataError, Diagnostic, Diagnostics
+from .fileio import neutralise_cell, restore_cell, write_atomically
 from .yamlsource import load_yaml
 
 COLUMNS = ("group", "group_title_en", "group_title_zh-Hant", "id", "name_en", "name_zh-Hant", "unit", "decimals",
@@ -167,7 +167,7 @@ def _cell_text(value) -> str:
         return ""
     if isinstance(value, Decimal):
         return _number_text(value)
-    return str(value)
+    return neutralise_cell(value)
 
 
 def _csv_bytes(rows: list[dict]) -> bytes:
@@ -205,6 +205,8 @@ def _xlsx_bytes(rows: list[dict]) -> bytes:
             if isinstance(value, Decimal):
                 # A number Excel can hold exactly is a number; anything longer stays text (import rejects it).
                 value = (int(value) if value.as_tuple().exponent >= 0 else float(value)) if _fits(value) else _number_text(value)
+            elif isinstance(value, str):
+                value = neutralise_cell(value)  # as in the CSV: the cell stays text when someone edits it
             try:
                 cell = sheet.cell(row=number, column=column, value=value if value != "" else None)
             except IllegalCharacterError:
@@ -253,16 +255,6 @@ def _reproducible_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        partial.write_bytes(data)
-        os.replace(partial, path)  # readers see the old file or the new one, never half of it
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def export_workbook(data_dir: Path, path: Path) -> int:
     """Write the KPIs of ``data_dir`` to ``path`` (.xlsx or .csv); return how many KPIs were written.
 
@@ -272,7 +264,8 @@ def export_workbook(data_dir: Path, path: Path) -> int:
     data_dir, path = Path(data_dir), Path(path)
     kind = _kind(path)
     rows, count = _export_rows(data_dir)
-    _write_atomically(path, _csv_bytes(rows) if kind == "csv" else _xlsx_bytes(rows))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, _csv_bytes(rows) if kind == "csv" else _xlsx_bytes(rows))
     return count
 
 
@@ -346,7 +339,7 @@ def _table(path: Path) -> list[tuple[int, list]]:
                                        line=data[:exc.start].count(b"\n") + 1, hint="save it as 'CSV UTF-8'", **where)) from None
         reader = csv.reader(io.StringIO(text, newline=""))
         try:
-            return [(number, row) for number, row in enumerate(reader, start=1)]
+            return [(number, [restore_cell(cell) for cell in row]) for number, row in enumerate(reader, start=1)]
         except csv.Error as exc:
             raise DataError(Diagnostic("error", "import.csv", f"the CSV file cannot be read: {exc}", line=reader.line_num,
                                        hint="save it again as 'CSV UTF-8'", **where)) from None
@@ -359,7 +352,8 @@ def _table(path: Path) -> list[tuple[int, list]]:
         raise DataError(Diagnostic("error", "import.xlsx", f"the file cannot be read as an Excel workbook ({exc})",
                                    hint="save it as 'Excel Workbook (.xlsx)'", **where)) from None
     sheet = workbook[SHEET] if SHEET in workbook.sheetnames else workbook.worksheets[0]
-    return [(number, list(row)) for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+    return [(number, [restore_cell(cell) if isinstance(cell, str) else cell for cell in row])
+            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
 
 
 def _read_header(reader: _Reader, header: list) -> set[int]:
@@ -720,6 +714,7 @@ def import_workbook(path: Path, data_dir: Path) -> ImportResult:
     for group_id, target in targets.items():
         data = texts[group_id].encode("utf-8")
         if not target.exists() or target.read_bytes() != data:
-            _write_atomically(target, data)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(target, data)
             changed.append(target)
     return ImportResult(files=list(targets.values()), changed=changed, kpis=len(kpis))

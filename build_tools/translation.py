@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .errors import Diagnostics
+from .fileio import write_atomically
 from .project import Project
 
 SOURCE_EDITION = "en"
@@ -89,7 +90,7 @@ def mark_translated(project: Project, edition: str, page: str) -> Path:
         body = match.group(1) or ""
         body = _RECORD.sub(f"translated_from: {digest}", body) if _RECORD.search(body) else body + f"translated_from: {digest}\n"
         text = f"---\n{body}---\n" + text[match.end():]
-    target.write_text(text, "utf-8")
+    write_atomically(target, text)
     return target
 
 

@@ -353,3 +353,35 @@ def test_export_refuses_values_that_are_not_figures(starter, tmp_path):
     [error] = caught.value.diagnostics.errors
     assert (error.code, error.file, error.line) == ("data.not-a-number", str(path), 8)
     assert error.message == "KPI 'odd': the 2024 value is not a finite number"
+
+
+# --- formulas: texts that a spreadsheet would run are written as text, and read back unchanged ----
+
+HOSTILE = {"name_en": "=HYPERLINK(\"http://example.invalid\",\"x\")", "boundary": "+cmd|' /C calc'!A0",
+           "source": "@SUM(A1)", "note_en": "-restated", "note_zh-Hant": "'=already quoted"}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_formula_texts_are_neutralised_and_come_back_unchanged(suffix, derived_starter, tmp_path):
+    data_dir = derived_starter / "data"
+    path = data_dir / "kpis" / "derived.yml"
+    text = path.read_text("utf-8").replace("{en: \"Hours, exact\"", "{en: '" + HOSTILE["name_en"] + "'")
+    text = text.replace("boundary: Hong Kong office", "boundary: \"" + HOSTILE["boundary"] + "\"\n    source: '@SUM(A1)'")
+    text = text.replace("note: {en: Restated., zh-Hant: 經重列。}", "note: {en: '-restated', zh-Hant: \"'=already quoted\"}")
+    path.write_text(text, "utf-8")
+    before = snapshot(data_dir)
+    sheet = tmp_path / f"kpis{suffix}"
+    export_workbook(data_dir, sheet)
+    if suffix == ".csv":
+        rows = [dict(zip(COLUMNS, row)) for row in read_csv(sheet)[1:]]
+    else:
+        cells = list(openpyxl.load_workbook(sheet)["KPIs"].iter_rows(min_row=2))
+        assert {c.data_type for row in cells for c in row if isinstance(c.value, str)} == {"s"}  # no formula cells
+        rows = [dict(zip(COLUMNS, (c.value for c in row))) for row in cells]
+    hours = [row for row in rows if row["id"] == "hours_exact"]
+    for column, original in HOSTILE.items():
+        shown = {row[column] for row in hours if row[column]}
+        assert shown == {"'" + original}, column
+    assert [row["value"] for row in hours if row["value"] not in ("", None)] in (["8.750", "-0.125"], [8.75, -0.125])
+    import_workbook(sheet, data_dir)
+    assert snapshot(data_dir) == before
