@@ -22,6 +22,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -41,6 +42,13 @@ SHEET = "KPIs"
 STATUSES = ("reported", "not_available", "not_applicable")
 MAX_DIGITS = 15  # what a spreadsheet and a YAML float both keep exactly
 LIMIT = Decimal(10) ** 15
+# Bounds for reading a spreadsheet from anyone: a KPI sheet is a few hundred rows of 20 columns,
+# and a workbook is a zip that can expand a thousandfold (1.6 GB of shared strings fit in 4 MB).
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_XLSX_UNCOMPRESSED = 32 * 1024 * 1024
+MAX_XLSX_PARTS = 1000
+MAX_CELLS = 500_000
+_XLSX_HINT = "save it as 'Excel Workbook (.xlsx)' from Excel or LibreOffice, or use `esg-report export` for a fresh one"
 
 _GROUP_ATTRS = ("group_title_en", "group_title_zh-Hant")
 _KPI_ATTRS = ("name_en", "name_zh-Hant", "unit", "decimals", "disclose", "source", "boundary", "formula", "breakdown_of")
@@ -327,9 +335,103 @@ def _text(value) -> str | None:
     return None if _blank(value) else _shown(value)
 
 
+def _refuse(path: Path, code: str, message: str, hint: str = _XLSX_HINT, line: int | None = None,
+            col: int | None = None) -> DataError:
+    return DataError(Diagnostic("error", code, message, file=str(path), line=line, col=col, hint=hint))
+
+
+def _inspect_workbook(path: Path) -> None:
+    """Look inside the zip before openpyxl does: its size, its parts, and no DTD in any XML part.
+
+    zipfile never returns more bytes than an entry declares, so the declared sizes bound the
+    work; reading each XML part once also finds corrupt deflate data and bad checksums.
+    An XML part with a DOCTYPE (entity declarations, "billion laughs", external entities) is
+    refused outright: Office never writes one. defusedxml would do the same inside openpyxl,
+    but this check needs no new dependency and fails before any XML is parsed.
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _refuse(path, "import.xlsx", f"the file is not an Excel workbook (not a valid zip archive: {exc})") from None
+    with archive:
+        parts = archive.infolist()
+        if len(parts) > MAX_XLSX_PARTS:
+            raise _refuse(path, "import.xlsx-too-large", f"the workbook has {len(parts):,} parts; at most "
+                          f"{MAX_XLSX_PARTS:,} are read")
+        total = sum(part.file_size for part in parts)
+        if total > MAX_XLSX_UNCOMPRESSED:
+            largest = max(parts, key=lambda part: part.file_size)
+            raise _refuse(path, "import.xlsx-too-large",
+                          f"the workbook expands to {total:,} bytes ({largest.filename}: {largest.file_size:,}); at most "
+                          f"{MAX_XLSX_UNCOMPRESSED:,} are read", hint="a KPI sheet is a few hundred rows; "
+                          "copy the KPI rows into a new workbook, or use `esg-report export` for a fresh one")
+        needles = [word.encode(encoding) for word in ("<!DOCTYPE", "<!ENTITY")
+                   for encoding in ("utf-8", "utf-16-le", "utf-16-be")]
+        overlap = max(map(len, needles)) - 1
+        for part in parts:
+            if part.is_dir():
+                continue
+            try:
+                with archive.open(part) as member:
+                    tail = b""
+                    while chunk := member.read(1 << 20):
+                        window = tail + chunk
+                        if part.filename.endswith((".xml", ".rels", ".vml")) and any(n in window for n in needles):
+                            raise _refuse(path, "import.xlsx-dtd", f"{part.filename} declares a DOCTYPE or entities, "
+                                          "which a workbook from Excel never has; it is not read")
+                        tail = window[-overlap:]
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
+                raise _refuse(path, "import.xlsx", f"{part.filename} in the workbook is damaged ({exc})") from None
+
+
+def _counted(path: Path, what: str, rows, into: list | None = None) -> list[tuple[int, list]]:
+    """Number the rows, stopping once they hold more than ``MAX_CELLS`` cells."""
+    into = [] if into is None else into
+    cells = 0
+    for number, row in enumerate(rows, start=1):
+        cells += max(len(row), 1)  # an empty row costs a little too: a million of them is a bomb as well
+        if cells > MAX_CELLS:
+            raise _refuse(path, "import.too-many-cells", f"{what} has more than {MAX_CELLS:,} cells "
+                          "(empty ones up to the last used column count too)", line=number,
+                          hint="delete the rows and columns below and beside the KPI rows, or copy the KPI rows "
+                               "into a new file")
+        into.append((number, row))
+    return into
+
+
+def _workbook_rows(path: Path) -> list[tuple[int, list]]:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    _inspect_workbook(path)
+    try:
+        # read_only streams the rows: the cell limit below can stop before the sheet is in memory;
+        # data_only: a formula cell gives its last computed value.
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, SyntaxError) as exc:
+        raise _refuse(path, "import.xlsx", f"the file cannot be read as an Excel workbook ({exc})") from None
+    try:
+        sheet = workbook[SHEET] if SHEET in workbook.sheetnames else workbook.worksheets[0]
+        sheet.reset_dimensions()  # read every row there is, not what the file's <dimension> claims
+        rows: list = []
+        try:
+            return _counted(path, f"sheet '{sheet.title}'", (
+                [restore_cell(cell) if isinstance(cell, str) else cell for cell in row]
+                for row in sheet.iter_rows(values_only=True)), rows)
+        except (SyntaxError, ValueError, KeyError, TypeError, AttributeError) as exc:  # bad XML or an odd cell
+            raise _refuse(path, "import.xlsx", f"sheet '{sheet.title}' cannot be read after row {len(rows)} ({exc})",
+                          line=len(rows) + 1) from None
+    finally:
+        workbook.close()
+
+
 def _table(path: Path) -> list[tuple[int, list]]:
     """(row number, cells) of the spreadsheet's first sheet (or its 'KPIs' sheet)."""
     where = {"file": str(path)}
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise _refuse(path, "import.too-large", f"the file is {size:,} bytes; at most {MAX_FILE_BYTES:,} are read",
+                      hint="a KPI sheet is a few hundred rows; check that this is the right file")
     if _kind(path) == "csv":
         data = path.read_bytes()
         try:
@@ -339,21 +441,11 @@ def _table(path: Path) -> list[tuple[int, list]]:
                                        line=data[:exc.start].count(b"\n") + 1, hint="save it as 'CSV UTF-8'", **where)) from None
         reader = csv.reader(io.StringIO(text, newline=""))
         try:
-            return [(number, [restore_cell(cell) for cell in row]) for number, row in enumerate(reader, start=1)]
+            return _counted(path, "the CSV file", ([restore_cell(cell) for cell in row] for row in reader))
         except csv.Error as exc:
             raise DataError(Diagnostic("error", "import.csv", f"the CSV file cannot be read: {exc}", line=reader.line_num,
                                        hint="save it again as 'CSV UTF-8'", **where)) from None
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        workbook = load_workbook(path, data_only=True)  # data_only: a formula cell gives its last computed value
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as exc:
-        raise DataError(Diagnostic("error", "import.xlsx", f"the file cannot be read as an Excel workbook ({exc})",
-                                   hint="save it as 'Excel Workbook (.xlsx)'", **where)) from None
-    sheet = workbook[SHEET] if SHEET in workbook.sheetnames else workbook.worksheets[0]
-    return [(number, [restore_cell(cell) if isinstance(cell, str) else cell for cell in row])
-            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+    return _workbook_rows(path)
 
 
 def _read_header(reader: _Reader, header: list) -> set[int]:
