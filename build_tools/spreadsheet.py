@@ -1,16 +1,20 @@
 """KPI data to and from a spreadsheet (.xlsx or .csv), for data owners who live in Excel.
 
-``export_workbook`` writes every KPI of ``data/kpis/*.yml`` as one row per KPI and year;
-``import_workbook`` reads that layout back and writes one ``data/kpis/<group>.yml`` per
-group. The layout is documented in docs/authoring-guide.md ("Filling KPIs from a
-spreadsheet"). Figures are read from the YAML text as ``Decimal`` and written back as that
-text, never through float arithmetic: 8.75 stays 8.75 and 947200000 stays 947200000. A .csv
-file keeps the digits themselves (8.750); a workbook holds numbers as doubles, exact up to
-15 significant digits, which is the most ``import`` accepts.
+A converter, not a second validator: ``export_workbook`` turns the KPI files (each read by the
+data layer and checked against its schema) into one row per KPI and year; ``import_workbook``
+turns those rows back into one ``data/kpis/<group>.yml`` per group, checks what it can only
+check in the sheet (cells, columns, rows that disagree) with errors naming the spreadsheet,
+row and column, then loads a staging copy of ``data/`` with the new files through the build's
+own loader (``data.load_report_data``) and writes the real files, atomically, only if that
+adds no problem. The layout is documented in docs/authoring-guide.md ("Filling KPIs from a
+spreadsheet").
 
-Importing checks the sheet cell by cell (errors name the spreadsheet, row and column), then
-validates the data it would write together with the rest of ``data/`` and writes nothing
-if that adds a problem, so an import never leaves ``data/`` worse than it found it.
+Figures keep their digits: the YAML loader remembers how a float was written and the writer
+emits that text, never float arithmetic, so 8.75 stays 8.75 and 947200000 stays 947200000.
+A .csv file keeps the digits themselves (8.750); a workbook holds numbers as doubles, exact
+up to 15 significant digits, which is the most ``import`` accepts. Texts a spreadsheet would
+run as a formula are written with a leading ``'`` (``fileio.neutralise_cell``) and read back
+without it. A workbook from outside is bounded before openpyxl sees it (``_inspect_workbook``).
 """
 
 from __future__ import annotations
@@ -29,10 +33,10 @@ from pathlib import Path
 
 import yaml
 
-from .data import _validate_schema, load_report_data, load_units, suggest
+from .data import load_report_data, load_units, read_kpi_file, suggest
 from .errors import DataError, Diagnostic, Diagnostics
 from .fileio import neutralise_cell, restore_cell, write_atomically
-from .yamlsource import load_yaml
+from .yamlsource import SourceFloat, load_yaml
 
 COLUMNS = ("group", "group_title_en", "group_title_zh-Hant", "id", "name_en", "name_zh-Hant", "unit", "decimals",
            "disclose", "source", "boundary", "formula", "breakdown_of", "year", "value", "status",
@@ -88,19 +92,9 @@ def _fits(amount: Decimal) -> bool:
 
 # --- export --------------------------------------------------------------------------------
 
-class _ExactLoader(yaml.SafeLoader):
-    """Floats as the Decimal of their text (8.750 stays 8.750); dates stay strings as in yamlsource."""
-
-
-def _construct_exact_float(loader, node):
-    text = loader.construct_scalar(node).replace("_", "")
-    if _NUMBER.fullmatch(text):
-        return Decimal(text)
-    return Decimal(repr(loader.construct_yaml_float(node)))  # .inf, .nan, 1:30.5
-
-
-_ExactLoader.add_constructor("tag:yaml.org,2002:float", _construct_exact_float)
-_ExactLoader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+def _exact(figure) -> Decimal:
+    """A figure as its YAML file writes it: the loader keeps a float's digits (8.750 stays 8.750)."""
+    return Decimal(figure.text if isinstance(figure, SourceFloat) else figure)
 
 
 def _year_of(key) -> int | None:
@@ -117,15 +111,16 @@ def _export_rows(data_dir: Path) -> tuple[list[dict], int]:
     groups: dict[str, Path] = {}
     count = 0
     for path in files:
-        document = load_yaml(path)
-        if not _validate_schema(document, "kpis.schema.json", path, problems):
+        # Each file on its own, checked against the schema: data that does not build yet (a new
+        # reporting year without its values) can still be handed out to be filled in.
+        document = read_kpi_file(path, problems)
+        if document is None:
             continue
         if document["group"] in groups:
             problems.error("data.duplicate-group", f"KPI group '{document['group']}' is also defined in {groups[document['group']]}",
                            file=str(path), line=document.line_of("group"), hint="give each group file its own `group` id")
             continue
         groups[document["group"]] = path
-        exact = yaml.load(path.read_text("utf-8"), Loader=_ExactLoader)  # noqa: S506 - a SafeLoader
         for index, raw in enumerate(document["kpis"]):
             count += 1
             base = {
@@ -137,17 +132,15 @@ def _export_rows(data_dir: Path) -> tuple[list[dict], int]:
                 "_where": (str(path), document["kpis"].line_of(index)),
             }
             values = {} if raw.get("formula") else (raw.get("values") or {})
-            exact_values = exact["kpis"][index].get("values") or {}
             by_year: dict[int, dict] = {}
-            for key in values:
+            for key, value in values.items():
                 year = _year_of(key)
                 line = values.line_of(key)
-                if year is None or year in by_year:
+                if year is None or year in by_year:  # a sheet row needs one year per KPI
                     problems.error("data.schema", f"kpis/{index}/values: {key!r} is not a year or is given twice",
                                    file=str(path), line=line, hint="years are written 2024 (1900 to 2099), once each")
                     continue
                 by_year[year] = row = dict(base, year=year, _where=(str(path), line))
-                value = exact_values[key]
                 if isinstance(value, dict) and "status" in value:
                     row.update({"status": value["status"], "reason_en": value["reason"]["en"],
                                 "reason_zh-Hant": value["reason"]["zh-Hant"]})
@@ -156,12 +149,11 @@ def _export_rows(data_dir: Path) -> tuple[list[dict], int]:
                     if value.get("note"):
                         row.update({"note_en": value["note"]["en"], "note_zh-Hant": value["note"]["zh-Hant"]})
                     value = value["value"]
-                plain = values[key]["value"] if isinstance(values[key], dict) else values[key]
-                if isinstance(plain, float) and not math.isfinite(plain):  # as data.py reads it: .nan, .inf, 1e999
+                if isinstance(value, float) and not math.isfinite(value):  # .nan, .inf, 1e999: no cell holds them
                     problems.error("data.not-a-number", f"KPI '{raw['id']}': the {year} value is not a finite number",
                                    file=str(path), line=line, hint="write the figure as digits (.nan and .inf are not figures)")
                     continue
-                row["value"] = Decimal(value)  # an int, or the Decimal of a float's text
+                row["value"] = _exact(value)
             rows.extend(by_year[year] for year in sorted(by_year))
             if not by_year:
                 rows.append(base)
@@ -718,7 +710,7 @@ def _check_required(reader: _Reader, groups: dict[str, _Group], kpis: dict[str, 
                              "fill it in on at least one of the KPI's rows", "import.missing")
 
 
-# --- writing, after checking the result with the rest of data/ -------------------------------
+# --- the result goes through the one data loader before anything is written ---------------------
 
 def _targets(data_dir: Path, reader: _Reader, groups: dict[str, _Group]) -> dict[str, Path]:
     """The file of each group: the existing file that defines it, else data/kpis/<group>.yml."""
@@ -726,8 +718,8 @@ def _targets(data_dir: Path, reader: _Reader, groups: dict[str, _Group]) -> dict
     owner: dict[Path, str] = {}
     for path in sorted((data_dir / "kpis").glob("*.yml")):
         try:
-            document = yaml.safe_load(path.read_text("utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError, ValueError):
+            document = load_yaml(path)
+        except DataError:  # a broken file is replaced only if the sheet names its group; the loader reports it
             continue
         if isinstance(document, dict) and isinstance(document.get("group"), str):
             existing.setdefault(document["group"], path)
@@ -742,31 +734,47 @@ def _targets(data_dir: Path, reader: _Reader, groups: dict[str, _Group]) -> dict
     return targets
 
 
-def _problems_of(data_dir: Path) -> list[Diagnostic]:
-    try:
-        load_report_data(data_dir)
-    except DataError as exc:
-        return exc.diagnostics.errors
-    return []
+def _load_problems(data_dir: Path) -> list[Diagnostic]:
+    """The errors the build's data loader finds in ``data_dir``. A folder without report.yml
+    (KPIs kept apart from a report) has its KPI files checked one by one."""
+    if (data_dir / "report.yml").is_file():
+        try:
+            load_report_data(data_dir)
+        except DataError as exc:
+            return exc.diagnostics.errors
+        return []
+    problems = Diagnostics()
+    for path in sorted((data_dir / "kpis").glob("*.yml")):
+        try:
+            read_kpi_file(path, problems)
+        except DataError as exc:
+            problems.extend(exc.diagnostics)
+    return problems.errors
+
+
+def _only_yaml(folder: str, names: list[str]) -> set[str]:
+    return {name for name in names if not name.endswith((".yml", ".yaml")) and not Path(folder, name).is_dir()}
 
 
 def _check_result(data_dir: Path, reader: _Reader, texts: dict[str, str], targets: dict[str, Path],
                   kpis: dict[str, _Kpi]) -> None:
-    """Load data/ as it would be after the import; refuse problems the import would add."""
-    if not (data_dir / "report.yml").is_file():
-        return
-    before = {(d.code, d.message) for d in _problems_of(data_dir)}
+    """Load a staging copy of data/ with the import's files in it; report what the import would add.
+
+    Problems that data/ already has are not the import's doing and do not stop it: an import
+    never leaves data/ worse than it found it.
+    """
+    before = {(d.code, d.message) for d in _load_problems(data_dir)} if data_dir.is_dir() else set()
     with tempfile.TemporaryDirectory(prefix="esg-import-") as tmp:
         stage = Path(tmp) / "data"
-        (stage / "kpis").mkdir(parents=True)
-        for path in list(data_dir.glob("*.yml")) + list((data_dir / "kpis").glob("*.yml")):
-            shutil.copyfile(path, stage / path.relative_to(data_dir))
+        if data_dir.is_dir():
+            shutil.copytree(data_dir, stage, ignore=_only_yaml)
+        (stage / "kpis").mkdir(parents=True, exist_ok=True)
         staged = {}
         for group_id, target in targets.items():
-            staged_path = stage / "kpis" / target.name
+            staged_path = stage / target.relative_to(data_dir)
             staged_path.write_text(texts[group_id], encoding="utf-8")
             staged[str(staged_path)] = group_id
-        after = _problems_of(stage)
+        after = _load_problems(stage)
     for problem in after:
         message = problem.message.replace(str(stage), str(data_dir))
         if (problem.code, message) in before:

@@ -11,6 +11,7 @@ hundred bytes otherwise expands to gigabytes once something walks it).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -33,6 +34,13 @@ class SourceMap(dict):
 
     def line_of(self, key) -> int:
         return self.key_lines.get(key, self.line)
+
+
+class SourceFloat(float):
+    """A float that remembers its digits as written: 8.750 is 8.75 to arithmetic, but ``text``
+    keeps '8.750', so a spreadsheet export repeats the figure exactly as the data owner typed it."""
+
+    text: str = ""
 
 
 class SourceList(list):
@@ -90,6 +98,18 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> SourceList:
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+def _construct_float(loader: _Loader, node: yaml.ScalarNode) -> float:
+    value = loader.construct_yaml_float(node)
+    text = loader.construct_scalar(node).replace("_", "")
+    if not _PLAIN_NUMBER.fullmatch(text):  # .inf, .nan, 1:30.5 (sexagesimal) have no digits to keep
+        return value
+    exact = SourceFloat(value)
+    exact.text = text
+    return exact
+
+
+_PLAIN_NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 # Dates stay ISO strings: the schema checks their format and JSON exports need no conversion.
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
 

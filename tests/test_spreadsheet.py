@@ -152,9 +152,27 @@ def test_derived_and_valueless_kpis_and_exact_decimals(derived_starter, tmp_path
     assert "  - id: ghg_per_employee\n" in text and "values" not in text.split("- id: hours_exact")[0]
 
 
-def test_import_never_writes_into_the_repository_data(sample_data):
-    assert sample_data != TOOLCHAIN_ROOT / "data"
-    assert not sample_data.is_relative_to(TOOLCHAIN_ROOT)
+def test_import_writes_the_named_report_and_nothing_else(starter, sample_data, tmp_path, monkeypatch):
+    """Run from inside another report: only the named report's data/ changes, to the sheet's figure,
+    and no temporary file is left beside it."""
+    sheet = tmp_path / "kpis.csv"
+    export_workbook(starter / "data", sheet)
+    rows = read_csv(sheet)
+    col = {name: i for i, name in enumerate(COLUMNS)}
+    row = next(r for r in rows[1:] if r[col["value"]])
+    changed = Decimal(row[col["value"]]) + Decimal("1.25")
+    row[col["value"]] = str(changed)
+    write_csv(sheet, rows)
+    neighbour, repository = data_tree(sample_data), data_tree(TOOLCHAIN_ROOT / "data")
+    names = set(data_tree(starter / "data"))
+    monkeypatch.chdir(sample_data.parent)
+    code, out, err = run_cli("import", str(sheet), str(starter))
+    assert (code, err) == (0, "")
+    assert data_tree(sample_data) == neighbour
+    assert data_tree(TOOLCHAIN_ROOT / "data") == repository
+    assert set(data_tree(starter / "data")) == names
+    kpi = load_report_data(starter / "data").kpi(row[col["id"]])
+    assert kpi.value(int(row[col["year"]])).amount == changed
 
 
 # --- errors, located in the spreadsheet ---------------------------------------------------
