@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import stat
 from pathlib import Path
 
 # What makes Excel, LibreOffice and Google Sheets start a formula (OWASP "CSV Injection").
@@ -21,8 +22,9 @@ _NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?
 def write_atomically(path: Path, data: bytes | str) -> None:
     """Write ``data`` (str as UTF-8) to ``path`` via a temporary file in the same folder.
 
-    The temporary file is created with the usual 0666-minus-umask permissions (mkstemp's
-    0600 would hide a published file from a web server), synced, then renamed over ``path``.
+    The temporary file gets the permissions of the file it replaces, or for a new file the
+    usual 0666-minus-umask (mkstemp's 0600 would hide a published file from a web server); it is
+    synced, then renamed over ``path``.
     """
     path = Path(path)
     if isinstance(data, str):
@@ -31,6 +33,10 @@ def write_atomically(path: Path, data: bytes | str) -> None:
     try:
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "wb") as handle:
+            try:
+                os.chmod(handle.fileno(), stat.S_IMODE(os.stat(path).st_mode))
+            except FileNotFoundError:
+                pass
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

@@ -50,6 +50,9 @@ def test_write_atomically_gives_ordinary_permissions(tmp_path):
     assert target.read_text("utf-8") == "名稱\n"
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+    target.chmod(0o600)  # a file someone made private stays private when rewritten
+    write_atomically(target, b"new")
+    assert (target.read_bytes(), stat.S_IMODE(target.stat().st_mode)) == (b"new", 0o600)
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_partial_file(tmp_path, monkeypatch):

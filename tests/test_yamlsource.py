@@ -11,14 +11,14 @@ from build_tools.errors import DataError
 from build_tools.yamlsource import load_yaml
 
 
-def laughs(levels: int, fan: int = 9) -> tuple[str, int]:
-    """A "billion laughs" document as a KPI's `disclose:` list; returns it and the line of its last level."""
+def laughs(levels: int, fan: int = 9) -> str:
+    """A "billion laughs" document as a KPI entry whose `disclose:` list is the last level."""
     lines = ["  - id: laughing", "    name: {en: L, zh-Hant: 笑}", "    unit: t",
              f"    lol0: &l0 [{', '.join(['lol'] * fan)}]"]
     for level in range(1, levels):
         lines.append(f"    lol{level}: &l{level} [{', '.join([f'*l{level - 1}'] * fan)}]")
     lines.append(f"    disclose: *l{levels - 1}")
-    return "\n".join(lines) + "\n", len(lines)
+    return "\n".join(lines) + "\n"
 
 
 def sizes(levels: int, fan: int = 9) -> list[int]:
@@ -42,7 +42,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_a_billion_laughs_stops_at_once_at_the_alias_that_passes_the_limit(tmp_path):
-    text, _ = laughs(10)
+    text = laughs(10)
     path = write(tmp_path, "kpis:\n" + text)
     started = time.monotonic()
     with pytest.raises(DataError) as caught:
@@ -58,7 +58,7 @@ def test_a_billion_laughs_stops_at_once_at_the_alias_that_passes_the_limit(tmp_p
 
 
 def test_the_limit_is_the_number_of_added_nodes(tmp_path, monkeypatch):
-    text, _ = laughs(2, fan=3)
+    text = laughs(2, fan=3)
     path = write(tmp_path, "kpis:\n" + text)
     monkeypatch.setattr(yamlsource, "MAX_ALIAS_NODES", added(2, fan=3))
     assert load_yaml(path)["kpis"][0]["disclose"] == [["lol"] * 3] * 3
@@ -93,7 +93,7 @@ def test_a_huge_data_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
 
 
 def test_cli_check_reports_the_bomb_in_a_kpi_file_with_exit_1(starter):
-    text, _ = laughs(9)
+    text = laughs(9)
     kpi_file = starter / "data" / "kpis" / "laughs.yml"
     kpi_file.write_text("group: laughs\ntitle: {en: L, zh-Hant: 笑}\nkpis:\n" + text, "utf-8")
     before = kpi_file.read_bytes()
