@@ -25,6 +25,7 @@ import math
 import re
 import shutil
 import tempfile
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -52,7 +53,8 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_XLSX_UNCOMPRESSED = 32 * 1024 * 1024
 MAX_XLSX_PARTS = 1000
 MAX_CELLS = 500_000
-_XLSX_HINT = "save it as 'Excel Workbook (.xlsx)' from Excel or LibreOffice, or use `esg-report export` for a fresh one"
+_XLSX_HINT = ("save it as 'Excel Workbook (.xlsx)' from Excel or LibreOffice, without a password, or use "
+              "`esg-report export` for a fresh one")
 
 _GROUP_ATTRS = ("group_title_en", "group_title_zh-Hant")
 _KPI_ATTRS = ("name_en", "name_zh-Hant", "unit", "decimals", "disclose", "source", "boundary", "formula", "breakdown_of")
@@ -372,7 +374,8 @@ def _inspect_workbook(path: Path) -> None:
                             raise _refuse(path, "import.xlsx-dtd", f"{part.filename} declares a DOCTYPE or entities, "
                                           "which a workbook from Excel never has; it is not read")
                         tail = window[-overlap:]
-            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError,
+                    OSError) as exc:
                 raise _refuse(path, "import.xlsx", f"{part.filename} in the workbook is damaged ({exc})") from None
 
 
@@ -392,6 +395,14 @@ def _counted(path: Path, what: str, rows, into: list | None = None) -> list[tupl
 
 
 def _workbook_rows(path: Path) -> list[tuple[int, list]]:
+    # openpyxl warns about parts it drops (Excel's data-validation extensions, odd definitions);
+    # they change nothing in the KPI rows, so the data owner is not shown them.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return _read_workbook(path)
+
+
+def _read_workbook(path: Path) -> list[tuple[int, list]]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -400,9 +411,13 @@ def _workbook_rows(path: Path) -> list[tuple[int, list]]:
         # read_only streams the rows: the cell limit below can stop before the sheet is in memory;
         # data_only: a formula cell gives its last computed value.
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, SyntaxError) as exc:
+    # openpyxl reports a malformed package in many ways (found by mutating exported workbooks)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, SyntaxError, OSError,
+            IndexError, AttributeError) as exc:
         raise _refuse(path, "import.xlsx", f"the file cannot be read as an Excel workbook ({exc})") from None
     try:
+        if not workbook.worksheets:
+            raise _refuse(path, "import.xlsx", "the workbook has no worksheet", hint=f"put the KPI rows on a sheet; {_GUIDE}")
         sheet = workbook[SHEET] if SHEET in workbook.sheetnames else workbook.worksheets[0]
         sheet.reset_dimensions()  # read every row there is, not what the file's <dimension> claims
         rows: list = []
@@ -410,7 +425,7 @@ def _workbook_rows(path: Path) -> list[tuple[int, list]]:
             return _counted(path, f"sheet '{sheet.title}'", (
                 [restore_cell(cell) if isinstance(cell, str) else cell for cell in row]
                 for row in sheet.iter_rows(values_only=True)), rows)
-        except (SyntaxError, ValueError, KeyError, TypeError, AttributeError) as exc:  # bad XML or an odd cell
+        except (SyntaxError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:  # bad XML, odd cell
             raise _refuse(path, "import.xlsx", f"sheet '{sheet.title}' cannot be read after row {len(rows)} ({exc})",
                           line=len(rows) + 1) from None
     finally:
