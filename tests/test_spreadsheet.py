@@ -580,3 +580,15 @@ def test_a_real_size_shared_strings_bomb_stops_in_well_under_a_second(starter, w
     err = refused_import(sheet, starter, seconds=0.5)
     assert f"{sheet}: error: the workbook expands to {total:,} bytes (xl/sharedStrings.xml: {expanded:,}); at most " \
            f"{spreadsheet.MAX_XLSX_UNCOMPRESSED:,} are read [import.xlsx-too-large]" in err
+
+
+@pytest.mark.parametrize("missing", ["xl/workbook.xml", "[Content_Types].xml"])
+def test_a_workbook_without_its_main_part(missing, starter, workbook, tmp_path):
+    sheet = tmp_path / "kpis.xlsx"
+    with zipfile.ZipFile(workbook) as old, zipfile.ZipFile(sheet, "w") as new:
+        for info in old.infolist():
+            if info.filename != missing:
+                new.writestr(info.filename, old.read(info.filename))
+    err = refused_import(sheet, starter)
+    assert f"{sheet}: error: the file cannot be read as an Excel workbook (" in err
+    assert "without a password" in err
