@@ -13,14 +13,16 @@ import re
 import secrets
 import stat
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 # What makes Excel, LibreOffice and Google Sheets start a formula (OWASP "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 
-def write_atomically(path: Path, data: bytes | str) -> None:
-    """Write ``data`` (str as UTF-8) to ``path`` via a temporary file in the same folder.
+def write_atomically(path: Path, data: bytes | str | Callable[[BinaryIO], object]) -> None:
+    """Write ``data`` (str as UTF-8; a callable writes into the open file) to ``path`` via a
+    temporary file in the same folder.
 
     The temporary file gets the permissions of the file it replaces, or for a new file the
     usual 0666-minus-umask (mkstemp's 0600 would hide a published file from a web server); it is
@@ -29,7 +31,7 @@ def write_atomically(path: Path, data: bytes | str) -> None:
     path = Path(path)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
+    partial = path.with_name(f".{os.getpid()}.{secrets.token_hex(4)}.{path.name}.part")
     try:
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "wb") as handle:
@@ -37,7 +39,10 @@ def write_atomically(path: Path, data: bytes | str) -> None:
                 os.chmod(handle.fileno(), stat.S_IMODE(os.stat(path).st_mode))
             except FileNotFoundError:
                 pass
-            handle.write(data)
+            if callable(data):
+                data(handle)
+            else:
+                handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(partial, path)

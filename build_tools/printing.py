@@ -160,6 +160,6 @@ def render_pdf(print_html: str, base_url: Path, target: Path) -> None:
 
     try:
         document = weasyprint.HTML(string=print_html, base_url=str(base_url))
-        write_atomically(target, document.write_pdf(**PDF_OPTIONS))
+        write_atomically(target, lambda file: document.write_pdf(file, **PDF_OPTIONS))
     except Exception as exc:  # WeasyPrint raises many types; the writer needs one located message
         raise PrintError(f"the PDF {target.name} could not be written: {exc}") from exc

@@ -110,3 +110,20 @@ def test_downloads_csv_files_hold_no_formulas(starter):
     assert a16["explanation"] == "'" + explanation
     [a16] = [r for r in rows(starter / "site" / "zh-Hant" / "downloads" / "content-index.csv") if r["code"] == "A1.6"]
     assert a16["explanation"] == "'-2+3"
+
+
+def test_a_writer_that_fails_half_way_leaves_the_old_file(tmp_path):
+    """The PDF is streamed into the temporary file; an engine error half-way changes nothing."""
+    target = tmp_path / "report.pdf"
+    target.write_bytes(b"%PDF old")
+
+    def half_then_fail(file):
+        file.write(b"%PDF new, half")
+        raise RuntimeError("engine failed")
+
+    with pytest.raises(RuntimeError):
+        write_atomically(target, half_then_fail)
+    assert target.read_bytes() == b"%PDF old"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.pdf"]
+    write_atomically(target, lambda file: file.write(b"%PDF new"))
+    assert target.read_bytes() == b"%PDF new"
