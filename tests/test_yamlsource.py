@@ -4,6 +4,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from support import run_cli
 
 from build_tools import yamlsource
@@ -104,3 +105,21 @@ def test_cli_check_reports_the_bomb_in_a_kpi_file_with_exit_1(starter):
     assert "data/kpis/laughs.yml:" in err and "error: aliases expand this file by more than 10,000 values [data.yaml-alias]" in err
     assert "Traceback" not in out + err
     assert kpi_file.read_bytes() == before
+
+
+def test_the_limits_hold_for_the_libyaml_loader_in_use():
+    # The limit is measured between composing and constructing, so it holds for libyaml's C composer.
+    if yaml.__with_libyaml__:
+        assert issubclass(yamlsource._Loader, yaml.CSafeLoader)
+
+
+def test_cli_check_reports_an_oversized_data_file_with_exit_1(starter, monkeypatch):
+    report = starter / "data" / "report.yml"
+    monkeypatch.setattr(yamlsource, "MAX_DATA_BYTES", report.stat().st_size - 1)
+    before = report.read_bytes()
+    code, out, err = run_cli("check", str(starter))
+    assert code == 1
+    assert (f"data/report.yml: error: the file is {len(before):,} bytes; data files are limited to "
+            f"{len(before) - 1:,} bytes [data.too-large]") in err
+    assert "Traceback" not in out + err
+    assert report.read_bytes() == before
