@@ -266,9 +266,20 @@ def export_workbook(data_dir: Path, path: Path) -> int:
     data_dir, path = Path(data_dir), Path(path)
     kind = _kind(path)
     rows, count = _export_rows(data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, _csv_bytes(rows) if kind == "csv" else _xlsx_bytes(rows))
+    _write(path, _csv_bytes(rows) if kind == "csv" else _xlsx_bytes(rows), [])
     return count
+
+
+def _write(path: Path, data: bytes, written: list[Path]) -> None:
+    """Write one file atomically; a full disk or a read-only folder is the user's to fix, not a crash."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, data)
+    except OSError as exc:
+        done = f"; already written: {', '.join(map(str, written))}" if written else ""
+        raise DataError(Diagnostic("error", "write.failed", f"cannot write the file: {exc.strerror or exc}{done}",
+                                   file=str(path), hint="the file as it was is untouched; free some space or make "
+                                   "the folder writable, then run the command again")) from None
 
 
 # --- import --------------------------------------------------------------------------------
@@ -829,7 +840,6 @@ def import_workbook(path: Path, data_dir: Path) -> ImportResult:
     for group_id, target in targets.items():
         data = texts[group_id].encode("utf-8")
         if not target.exists() or target.read_bytes() != data:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(target, data)
+            _write(target, data, changed)
             changed.append(target)
     return ImportResult(files=list(targets.values()), changed=changed, kpis=len(kpis))

@@ -1,7 +1,9 @@
 """spreadsheet.py: KPI data exported to and imported from .xlsx / .csv, and the CLI commands."""
 
 import csv
+import errno
 import io
+import os
 import re
 import shutil
 import tempfile
@@ -20,7 +22,7 @@ from hypothesis import strategies as st
 from support import run_cli
 
 from build_tools.data import load_report_data
-from build_tools import spreadsheet
+from build_tools import fileio, spreadsheet
 from build_tools.errors import DataError
 from build_tools.project import TOOLCHAIN_ROOT
 from build_tools.spreadsheet import COLUMNS, export_workbook, import_workbook
@@ -592,3 +594,25 @@ def test_a_workbook_without_its_main_part(missing, starter, workbook, tmp_path):
     err = refused_import(sheet, starter)
     assert f"{sheet}: error: the file cannot be read as an Excel workbook (" in err
     assert "without a password" in err
+
+
+@pytest.mark.parametrize("command", ["export", "import"])
+def test_a_full_disk_is_a_located_error_and_the_old_file_stays(command, starter, exported, monkeypatch):
+    sheet, rows = exported
+    rows[1][COLUMNS.index("value")] = "1.5"
+    write_csv(sheet, rows)
+    target = sheet if command == "export" else starter / "data" / "kpis" / "example.yml"
+    before, data = target.read_bytes(), data_tree(starter / "data")
+
+    def no_space(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(fileio.os, "replace", no_space)
+    code, out, err = run_cli(command, str(sheet), str(starter))
+    assert code == 1
+    assert f"error: cannot write the file: {os.strerror(errno.ENOSPC)} [write.failed]" in err
+    shown = target.relative_to(starter) if target.is_relative_to(starter) else target
+    assert f"{shown}: error: cannot write the file" in err
+    assert "Traceback" not in out + err
+    assert target.read_bytes() == before and data_tree(starter / "data") == data
+    assert not [p for p in target.parent.iterdir() if p.name.endswith(".part")]
