@@ -15,6 +15,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
+from .fileio import write_atomically
 from .i18n import DOMAIN, EDITIONS
 from .project import TOOLCHAIN_ROOT
 
@@ -43,7 +44,7 @@ def _write(catalog: Catalog, path: Path) -> bool:
     new = _strip_dates(buffer.getvalue())
     old = _strip_dates(path.read_bytes()) if path.exists() else None
     if new != old:
-        path.write_bytes(buffer.getvalue())
+        write_atomically(path, buffer.getvalue())
         return True
     return False
 

@@ -208,6 +208,13 @@ def _validate_schema(document, schema_name: str, file: Path, problems: Diagnosti
     return ok
 
 
+def read_kpi_file(path: Path, problems: Diagnostics):
+    """One ``data/kpis/*.yml`` file as loaded here, if it fits the KPI schema (else None, with
+    the problems added): for readers of single files such as the spreadsheet export."""
+    document = load_yaml(path)
+    return document if _validate_schema(document, "kpis.schema.json", path, problems) else None
+
+
 def _to_decimal(number) -> Decimal:
     return Decimal(str(number))
 

@@ -24,6 +24,7 @@ from lxml import html as lxml_html
 
 from .data import ReportData, _schema, suggest
 from .errors import DataError, Diagnostic, Diagnostics
+from .fileio import neutralise_row
 from .html import WEB_ONLY
 from .yamlsource import line_for_path, load_yaml
 
@@ -357,5 +358,5 @@ def export_csv(framework: Framework, groups: list[IndexGroup], edition: str) -> 
     writer.writeheader()
     for row in export_rows(framework, groups, edition):
         places = [f"{loc['section']} {loc['title']} ({loc['url']})".strip() for loc in row["locations"]]
-        writer.writerow({**row, "locations": "; ".join(places)})
+        writer.writerow(neutralise_row({**row, "locations": "; ".join(places)}))
     return buffer.getvalue()

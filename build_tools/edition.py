@@ -17,6 +17,7 @@ from .disclosures import (Framework, Location, PageHeading, build_index, check_c
                           find_source_line, load_explanations, parse_fragment, report_framework, reported_locations,
                           scan_page)
 from .errors import Diagnostics, ReportError
+from .fileio import write_atomically
 from .formatting import Formatter
 from .i18n import EDITIONS, Edition, get_edition, load_translations, source_edition
 from .macros import INDEX_PLACEHOLDER, ChapterRenderer

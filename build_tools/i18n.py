@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gettext
 import io
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -80,3 +81,8 @@ def load_translations(translations_dirs: list[Path], edition: Edition) -> gettex
         if path is not None and path.exists():
             return _compiled(path, path.stat().st_mtime)
     return gettext.NullTranslations()
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes when set: East Asian wide and fullwidth characters count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

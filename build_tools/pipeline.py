@@ -23,6 +23,7 @@ from .checks import check_sources
 from .data import ReportData, load_report_data
 from .disclosures import canonical_number, export_csv, export_json
 from .errors import Diagnostic, Diagnostics, ReportError
+from .fileio import neutralise_row
 from .i18n import EDITIONS
 from .printing import assemble, render_pdf
 from .edition import EditionContext
@@ -97,7 +98,7 @@ def write_downloads(context: EditionContext, out_dir: Path) -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["kpi"], lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(neutralise_row(row) for row in rows)  # no cell a spreadsheet runs as a formula
     (downloads / "kpis.csv").write_text(buffer.getvalue(), "utf-8")
 
 

@@ -19,7 +19,9 @@ from lxml import html as lxml_html
 
 from .disclosures import find_source_line, heading_text, split_number
 from .errors import Diagnostic, Diagnostics, PrintError, collect_logs
+from .fileio import write_atomically
 from .html import WEB_ONLY
+from .i18n import display_width
 from .macros import INDEX_PLACEHOLDER
 
 log = logging.getLogger("build_tools.printing")
@@ -65,12 +67,12 @@ def contents_level(tag_level: int, number: str) -> int | None:
 
 def _running_title(text: str, limit: int = 60) -> str:
     """The running header must fit one line: long titles (Appendix II's) are shortened."""
-    width = sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)  # CJK characters are twice as wide
+    width = display_width(text)
     if width <= limit:
         return text
     kept, used = [], 0
     for ch in text:
-        used += 2 if ord(ch) > 0x2E80 else 1
+        used += display_width(ch)
         if used > limit - 1:
             break
         kept.append(ch)
@@ -180,19 +182,19 @@ def render_pdf(print_html: str, base_url: Path, target: Path, problems: Diagnost
 
     from .publish import ConfinedUrlFetcher
 
-    tmp = target.with_name(target.name + ".part")
     collected = problems if problems is not None else Diagnostics()
     # Only files of the report, its built site, the toolchain and the fonts may be embedded.
     fetcher = ConfinedUrlFetcher(base_url, *([report_root] if report_root else []))
+
+    def write(file) -> None:
+        document.write_pdf(file, **PDF_OPTIONS)
+        fetcher.check(report_root)  # before the PDF replaces anything
+
     try:
         with collect_logs(collected, "weasyprint", _weasyprint_message(pages)):
             document = weasyprint.HTML(string=print_html, base_url=str(base_url), url_fetcher=fetcher)
-            document.write_pdf(str(tmp), **PDF_OPTIONS)
-        fetcher.check(report_root)
-        tmp.replace(target)
+            write_atomically(target, write)
     except PrintError:
-        tmp.unlink(missing_ok=True)
         raise
     except Exception as exc:  # WeasyPrint raises many types; the writer needs one located message
-        tmp.unlink(missing_ok=True)
         raise PrintError(f"the PDF {target.name} could not be written: {exc}") from exc

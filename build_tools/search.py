@@ -6,6 +6,8 @@ import logging
 import os
 from pathlib import Path
 
+from .fileio import write_atomically
+
 
 def segmenter_dictionary(name: str | None) -> Path | None:
     """The word list an edition's search segments its text with (``Edition.search_dictionary``)."""
@@ -42,7 +44,6 @@ def traditional_jieba_dictionary() -> Path | None:
     lines = source.read_text("utf-8").splitlines()
     words = OpenCC("s2hk").convert("\n".join(line.split(" ", 1)[0] for line in lines)).split("\n")
     cache.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(f".{os.getpid()}.part")
-    partial.write_text("\n".join(f"{word} {line.split(' ', 1)[1]}" for word, line in zip(words, lines)) + "\n", "utf-8")
-    partial.replace(target)  # atomic: parallel editions may race to create it
+    # Atomic: parallel editions may race to create it.
+    write_atomically(target, "\n".join(f"{word} {line.split(' ', 1)[1]}" for word, line in zip(words, lines)) + "\n")
     return target

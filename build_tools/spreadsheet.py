@@ -1,16 +1,20 @@
 """KPI data to and from a spreadsheet (.xlsx or .csv), for data owners who live in Excel.
 
-``export_workbook`` writes every KPI of ``data/kpis/*.yml`` as one row per KPI and year;
-``import_workbook`` reads that layout back and writes one ``data/kpis/<group>.yml`` per
-group. The layout is documented in docs/authoring-guide.md ("Filling KPIs from a
-spreadsheet"). Figures are read from the YAML text as ``Decimal`` and written back as that
-text, never through float arithmetic: 8.75 stays 8.75 and 947200000 stays 947200000. A .csv
-file keeps the digits themselves (8.750); a workbook holds numbers as doubles, exact up to
-15 significant digits, which is the most ``import`` accepts.
+A converter, not a second validator: ``export_workbook`` turns the KPI files (each read by the
+data layer and checked against its schema) into one row per KPI and year; ``import_workbook``
+turns those rows back into one ``data/kpis/<group>.yml`` per group, checks what it can only
+check in the sheet (cells, columns, rows that disagree) with errors naming the spreadsheet,
+row and column, then loads a staging copy of ``data/`` with the new files through the build's
+own loader (``data.load_report_data``) and writes the real files, atomically, only if that
+adds no problem. The layout is documented in docs/authoring-guide.md ("Filling KPIs from a
+spreadsheet").
 
-Importing checks the sheet cell by cell (errors name the spreadsheet, row and column), then
-validates the data it would write together with the rest of ``data/`` and writes nothing
-if that adds a problem, so an import never leaves ``data/`` worse than it found it.
+Figures keep their digits: the YAML loader remembers how a float was written and the writer
+emits that text, never float arithmetic, so 8.75 stays 8.75 and 947200000 stays 947200000.
+A .csv file keeps the digits themselves (8.750); a workbook holds numbers as doubles, exact
+up to 15 significant digits, which is the most ``import`` accepts. Texts a spreadsheet would
+run as a formula are written with a leading ``'`` (``fileio.neutralise_cell``) and read back
+without it. A workbook from outside is bounded before openpyxl sees it (``_inspect_workbook``).
 """
 
 from __future__ import annotations
@@ -18,20 +22,22 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 import re
 import shutil
 import tempfile
+import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import yaml
 
-from .data import _validate_schema, load_report_data, load_units, suggest
+from .data import load_report_data, load_units, read_kpi_file, suggest
 from .errors import DataError, Diagnostic, Diagnostics
-from .yamlsource import load_yaml
+from .fileio import neutralise_cell, restore_cell, write_atomically
+from .yamlsource import SourceFloat, load_yaml
 
 COLUMNS = ("group", "group_title_en", "group_title_zh-Hant", "id", "name_en", "name_zh-Hant", "unit", "decimals",
            "disclose", "source", "boundary", "formula", "breakdown_of", "year", "value", "status",
@@ -41,6 +47,14 @@ SHEET = "KPIs"
 STATUSES = ("reported", "not_available", "not_applicable")
 MAX_DIGITS = 15  # what a spreadsheet and a YAML float both keep exactly
 LIMIT = Decimal(10) ** 15
+# Bounds for reading a spreadsheet from anyone: a KPI sheet is a few hundred rows of 20 columns,
+# and a workbook is a zip that can expand a thousandfold (1.6 GB of shared strings fit in 4 MB).
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_XLSX_UNCOMPRESSED = 32 * 1024 * 1024
+MAX_XLSX_PARTS = 1000
+MAX_CELLS = 500_000
+_XLSX_HINT = ("save it as 'Excel Workbook (.xlsx)' from Excel or LibreOffice, without a password, or use "
+              "`esg-report export` for a fresh one")
 
 _GROUP_ATTRS = ("group_title_en", "group_title_zh-Hant")
 _KPI_ATTRS = ("name_en", "name_zh-Hant", "unit", "decimals", "disclose", "source", "boundary", "formula", "breakdown_of",
@@ -82,19 +96,9 @@ def _fits(amount: Decimal) -> bool:
 
 # --- export --------------------------------------------------------------------------------
 
-class _ExactLoader(yaml.SafeLoader):
-    """Floats as the Decimal of their text (8.750 stays 8.750); dates stay strings as in yamlsource."""
-
-
-def _construct_exact_float(loader, node):
-    text = loader.construct_scalar(node).replace("_", "")
-    if _NUMBER.fullmatch(text):
-        return Decimal(text)
-    return Decimal(repr(loader.construct_yaml_float(node)))  # .inf, .nan, 1:30.5
-
-
-_ExactLoader.add_constructor("tag:yaml.org,2002:float", _construct_exact_float)
-_ExactLoader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+def _exact(figure) -> Decimal:
+    """A figure as its YAML file writes it: the loader keeps a float's digits (8.750 stays 8.750)."""
+    return Decimal(figure.text if isinstance(figure, SourceFloat) else figure)
 
 
 def _year_of(key) -> int | None:
@@ -111,15 +115,16 @@ def _export_rows(data_dir: Path) -> tuple[list[dict], int]:
     groups: dict[str, Path] = {}
     count = 0
     for path in files:
-        document = load_yaml(path)
-        if not _validate_schema(document, "kpis.schema.json", path, problems):
+        # Each file on its own, checked against the schema: data that does not build yet (a new
+        # reporting year without its values) can still be handed out to be filled in.
+        document = read_kpi_file(path, problems)
+        if document is None:
             continue
         if document["group"] in groups:
             problems.error("data.duplicate-group", f"KPI group '{document['group']}' is also defined in {groups[document['group']]}",
                            file=str(path), line=document.line_of("group"), hint="give each group file its own `group` id")
             continue
         groups[document["group"]] = path
-        exact = yaml.load(path.read_text("utf-8"), Loader=_ExactLoader)  # noqa: S506 - a SafeLoader
         for index, raw in enumerate(document["kpis"]):
             count += 1
             base = {
@@ -129,21 +134,19 @@ def _export_rows(data_dir: Path) -> tuple[list[dict], int]:
                 "disclose": " ".join(raw.get("disclose", [])), "source": raw.get("source"),
                 "boundary": raw.get("boundary"), "formula": raw.get("formula"), "breakdown_of": raw.get("breakdown_of"),
                 "breakdowns": "; ".join(f"{name}: {' '.join(ids)}" for name, ids in (raw.get("breakdowns") or {}).items()),
-                "min": exact["kpis"][index].get("min"),
+                "min": raw.get("min"),
                 "_where": (str(path), document["kpis"].line_of(index)),
             }
             values = {} if raw.get("formula") else (raw.get("values") or {})
-            exact_values = exact["kpis"][index].get("values") or {}
             by_year: dict[int, dict] = {}
-            for key in values:
+            for key, value in values.items():
                 year = _year_of(key)
                 line = values.line_of(key)
-                if year is None or year in by_year:
+                if year is None or year in by_year:  # a sheet row needs one year per KPI
                     problems.error("data.schema", f"kpis/{index}/values: {key!r} is not a year or is given twice",
                                    file=str(path), line=line, hint="years are written 2024 (1900 to 2099), once each")
                     continue
                 by_year[year] = row = dict(base, year=year, _where=(str(path), line))
-                value = exact_values[key]
                 if isinstance(value, dict) and "status" in value:
                     row.update({"status": value["status"], "reason_en": value["reason"]["en"],
                                 "reason_zh-Hant": value["reason"]["zh-Hant"]})
@@ -152,12 +155,11 @@ def _export_rows(data_dir: Path) -> tuple[list[dict], int]:
                     if value.get("note"):
                         row.update({"note_en": value["note"]["en"], "note_zh-Hant": value["note"]["zh-Hant"]})
                     value = value["value"]
-                plain = values[key]["value"] if isinstance(values[key], dict) else values[key]
-                if isinstance(plain, float) and not math.isfinite(plain):  # as data.py reads it: .nan, .inf, 1e999
+                if isinstance(value, float) and not math.isfinite(value):  # .nan, .inf, 1e999: no cell holds them
                     problems.error("data.not-a-number", f"KPI '{raw['id']}': the {year} value is not a finite number",
                                    file=str(path), line=line, hint="write the figure as digits (.nan and .inf are not figures)")
                     continue
-                row["value"] = Decimal(value)  # an int, or the Decimal of a float's text
+                row["value"] = _exact(value)
             rows.extend(by_year[year] for year in sorted(by_year))
             if not by_year:
                 rows.append(base)
@@ -171,7 +173,7 @@ def _cell_text(value) -> str:
         return ""
     if isinstance(value, Decimal):
         return _number_text(value)
-    return str(value)
+    return neutralise_cell(value)
 
 
 def _csv_bytes(rows: list[dict]) -> bytes:
@@ -209,6 +211,8 @@ def _xlsx_bytes(rows: list[dict], units_spec: dict | None = None) -> bytes:
             if isinstance(value, Decimal):
                 # A number Excel can hold exactly is a number; anything longer stays text (import rejects it).
                 value = (int(value) if value.as_tuple().exponent >= 0 else float(value)) if _fits(value) else _number_text(value)
+            elif isinstance(value, str):
+                value = neutralise_cell(value)  # as in the CSV: the cell stays text when someone edits it
             try:
                 cell = sheet.cell(row=number, column=column, value=value if value != "" else None)
             except IllegalCharacterError:
@@ -257,16 +261,6 @@ def _reproducible_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        partial.write_bytes(data)
-        os.replace(partial, path)  # readers see the old file or the new one, never half of it
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def export_workbook(data_dir: Path, path: Path) -> int:
     """Write the KPIs of ``data_dir`` to ``path`` (.xlsx or .csv); return how many KPIs were written.
 
@@ -277,8 +271,20 @@ def export_workbook(data_dir: Path, path: Path) -> int:
     kind = _kind(path)
     rows, count = _export_rows(data_dir)
     # The units sheet lists the report's own units too: its drop-down must accept them.
-    _write_atomically(path, _csv_bytes(rows) if kind == "csv" else _xlsx_bytes(rows, load_units(data_dir)))
+    _write(path, _csv_bytes(rows) if kind == "csv" else _xlsx_bytes(rows, load_units(data_dir)), [])
     return count
+
+
+def _write(path: Path, data: bytes, written: list[Path]) -> None:
+    """Write one file atomically; a full disk or a read-only folder is the user's to fix, not a crash."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, data)
+    except OSError as exc:
+        done = f"; already written: {', '.join(map(str, written))}" if written else ""
+        raise DataError(Diagnostic("error", "write.failed", f"cannot write the file: {exc.strerror or exc}{done}",
+                                   file=str(path), hint="the file as it was is untouched; free some space or make "
+                                   "the folder writable, then run the command again")) from None
 
 
 # --- import --------------------------------------------------------------------------------
@@ -339,9 +345,116 @@ def _text(value) -> str | None:
     return None if _blank(value) else _shown(value)
 
 
+def _refuse(path: Path, code: str, message: str, hint: str = _XLSX_HINT, line: int | None = None,
+            col: int | None = None) -> DataError:
+    return DataError(Diagnostic("error", code, message, file=str(path), line=line, col=col, hint=hint))
+
+
+def _inspect_workbook(path: Path) -> None:
+    """Look inside the zip before openpyxl does: its size, its parts, and no DTD in any XML part.
+
+    zipfile never returns more bytes than an entry declares, so the declared sizes bound the
+    work; reading each XML part once also finds corrupt deflate data and bad checksums.
+    An XML part with a DOCTYPE (entity declarations, "billion laughs", external entities) is
+    refused outright: Office never writes one. defusedxml would do the same inside openpyxl,
+    but this check needs no new dependency and fails before any XML is parsed.
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _refuse(path, "import.xlsx", f"the file is not an Excel workbook (not a valid zip archive: {exc})") from None
+    with archive:
+        parts = archive.infolist()
+        if len(parts) > MAX_XLSX_PARTS:
+            raise _refuse(path, "import.xlsx-too-large", f"the workbook has {len(parts):,} parts; at most "
+                          f"{MAX_XLSX_PARTS:,} are read")
+        total = sum(part.file_size for part in parts)
+        if total > MAX_XLSX_UNCOMPRESSED:
+            largest = max(parts, key=lambda part: part.file_size)
+            raise _refuse(path, "import.xlsx-too-large",
+                          f"the workbook expands to {total:,} bytes ({largest.filename}: {largest.file_size:,}); at most "
+                          f"{MAX_XLSX_UNCOMPRESSED:,} are read", hint="a KPI sheet is a few hundred rows; "
+                          "copy the KPI rows into a new workbook, or use `esg-report export` for a fresh one")
+        needles = [word.encode(encoding) for word in ("<!DOCTYPE", "<!ENTITY")
+                   for encoding in ("utf-8", "utf-16-le", "utf-16-be")]
+        overlap = max(map(len, needles)) - 1
+        for part in parts:
+            if part.is_dir():
+                continue
+            try:
+                with archive.open(part) as member:
+                    tail = b""
+                    while chunk := member.read(1 << 20):
+                        window = tail + chunk
+                        if part.filename.endswith((".xml", ".rels", ".vml")) and any(n in window for n in needles):
+                            raise _refuse(path, "import.xlsx-dtd", f"{part.filename} declares a DOCTYPE or entities, "
+                                          "which a workbook from Excel never has; it is not read")
+                        tail = window[-overlap:]
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError,
+                    OSError) as exc:
+                raise _refuse(path, "import.xlsx", f"{part.filename} in the workbook is damaged ({exc})") from None
+
+
+def _counted(path: Path, what: str, rows, into: list | None = None) -> list[tuple[int, list]]:
+    """Number the rows, stopping once they hold more than ``MAX_CELLS`` cells."""
+    into = [] if into is None else into
+    cells = 0
+    for number, row in enumerate(rows, start=1):
+        cells += max(len(row), 1)  # an empty row costs a little too: a million of them is a bomb as well
+        if cells > MAX_CELLS:
+            raise _refuse(path, "import.too-many-cells", f"{what} has more than {MAX_CELLS:,} cells "
+                          "(empty ones up to the last used column count too)", line=number,
+                          hint="delete the rows and columns below and beside the KPI rows, or copy the KPI rows "
+                               "into a new file")
+        into.append((number, row))
+    return into
+
+
+def _workbook_rows(path: Path) -> list[tuple[int, list]]:
+    # openpyxl warns about parts it drops (Excel's data-validation extensions, odd definitions);
+    # they change nothing in the KPI rows, so the data owner is not shown them.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return _read_workbook(path)
+
+
+def _read_workbook(path: Path) -> list[tuple[int, list]]:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    _inspect_workbook(path)
+    try:
+        # read_only streams the rows: the cell limit below can stop before the sheet is in memory;
+        # data_only: a formula cell gives its last computed value.
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    # openpyxl reports a malformed package in many ways (found by mutating exported workbooks)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, SyntaxError, OSError,
+            IndexError, AttributeError) as exc:
+        raise _refuse(path, "import.xlsx", f"the file cannot be read as an Excel workbook ({exc})") from None
+    try:
+        if not workbook.worksheets:
+            raise _refuse(path, "import.xlsx", "the workbook has no worksheet", hint=f"put the KPI rows on a sheet; {_GUIDE}")
+        sheet = workbook[SHEET] if SHEET in workbook.sheetnames else workbook.worksheets[0]
+        sheet.reset_dimensions()  # read every row there is, not what the file's <dimension> claims
+        rows: list = []
+        try:
+            return _counted(path, f"sheet '{sheet.title}'", (
+                [restore_cell(cell) if isinstance(cell, str) else cell for cell in row]
+                for row in sheet.iter_rows(values_only=True)), rows)
+        except (SyntaxError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:  # bad XML, odd cell
+            raise _refuse(path, "import.xlsx", f"sheet '{sheet.title}' cannot be read after row {len(rows)} ({exc})",
+                          line=len(rows) + 1) from None
+    finally:
+        workbook.close()
+
+
 def _table(path: Path) -> list[tuple[int, list]]:
     """(row number, cells) of the spreadsheet's first sheet (or its 'KPIs' sheet)."""
     where = {"file": str(path)}
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise _refuse(path, "import.too-large", f"the file is {size:,} bytes; at most {MAX_FILE_BYTES:,} are read",
+                      hint="a KPI sheet is a few hundred rows; check that this is the right file")
     if _kind(path) == "csv":
         data = path.read_bytes()
         try:
@@ -351,20 +464,11 @@ def _table(path: Path) -> list[tuple[int, list]]:
                                        line=data[:exc.start].count(b"\n") + 1, hint="save it as 'CSV UTF-8'", **where)) from None
         reader = csv.reader(io.StringIO(text, newline=""))
         try:
-            return [(number, row) for number, row in enumerate(reader, start=1)]
+            return _counted(path, "the CSV file", ([restore_cell(cell) for cell in row] for row in reader))
         except csv.Error as exc:
             raise DataError(Diagnostic("error", "import.csv", f"the CSV file cannot be read: {exc}", line=reader.line_num,
                                        hint="save it again as 'CSV UTF-8'", **where)) from None
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        workbook = load_workbook(path, data_only=True)  # data_only: a formula cell gives its last computed value
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as exc:
-        raise DataError(Diagnostic("error", "import.xlsx", f"the file cannot be read as an Excel workbook ({exc})",
-                                   hint="save it as 'Excel Workbook (.xlsx)'", **where)) from None
-    sheet = workbook[SHEET] if SHEET in workbook.sheetnames else workbook.worksheets[0]
-    return [(number, list(row)) for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+    return _workbook_rows(path)
 
 
 def _read_header(reader: _Reader, header: list) -> set[int]:
@@ -668,7 +772,7 @@ def _check_required(reader: _Reader, groups: dict[str, _Group], kpis: dict[str, 
                              "fill it in on at least one of the KPI's rows", "import.missing")
 
 
-# --- writing, after checking the result with the rest of data/ -------------------------------
+# --- the result goes through the one data loader before anything is written ---------------------
 
 def _targets(data_dir: Path, reader: _Reader, groups: dict[str, _Group]) -> dict[str, Path]:
     """The file of each group: the existing file that defines it, else data/kpis/<group>.yml."""
@@ -676,8 +780,8 @@ def _targets(data_dir: Path, reader: _Reader, groups: dict[str, _Group]) -> dict
     owner: dict[Path, str] = {}
     for path in sorted((data_dir / "kpis").glob("*.yml")):
         try:
-            document = yaml.safe_load(path.read_text("utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError, ValueError):
+            document = load_yaml(path)
+        except DataError:  # a broken file is replaced only if the sheet names its group; the loader reports it
             continue
         if isinstance(document, dict) and isinstance(document.get("group"), str):
             existing.setdefault(document["group"], path)
@@ -692,31 +796,47 @@ def _targets(data_dir: Path, reader: _Reader, groups: dict[str, _Group]) -> dict
     return targets
 
 
-def _problems_of(data_dir: Path) -> list[Diagnostic]:
-    try:
-        load_report_data(data_dir)
-    except DataError as exc:
-        return exc.diagnostics.errors
-    return []
+def _load_problems(data_dir: Path) -> list[Diagnostic]:
+    """The errors the build's data loader finds in ``data_dir``. A folder without report.yml
+    (KPIs kept apart from a report) has its KPI files checked one by one."""
+    if (data_dir / "report.yml").is_file():
+        try:
+            load_report_data(data_dir)
+        except DataError as exc:
+            return exc.diagnostics.errors
+        return []
+    problems = Diagnostics()
+    for path in sorted((data_dir / "kpis").glob("*.yml")):
+        try:
+            read_kpi_file(path, problems)
+        except DataError as exc:
+            problems.extend(exc.diagnostics)
+    return problems.errors
+
+
+def _only_yaml(folder: str, names: list[str]) -> set[str]:
+    return {name for name in names if not name.endswith((".yml", ".yaml")) and not Path(folder, name).is_dir()}
 
 
 def _check_result(data_dir: Path, reader: _Reader, texts: dict[str, str], targets: dict[str, Path],
                   kpis: dict[str, _Kpi]) -> None:
-    """Load data/ as it would be after the import; refuse problems the import would add."""
-    if not (data_dir / "report.yml").is_file():
-        return
-    before = {(d.code, d.message) for d in _problems_of(data_dir)}
+    """Load a staging copy of data/ with the import's files in it; report what the import would add.
+
+    Problems that data/ already has are not the import's doing and do not stop it: an import
+    never leaves data/ worse than it found it.
+    """
+    before = {(d.code, d.message) for d in _load_problems(data_dir)} if data_dir.is_dir() else set()
     with tempfile.TemporaryDirectory(prefix="esg-import-") as tmp:
         stage = Path(tmp) / "data"
-        (stage / "kpis").mkdir(parents=True)
-        for path in list(data_dir.glob("*.yml")) + list((data_dir / "kpis").glob("*.yml")):
-            shutil.copyfile(path, stage / path.relative_to(data_dir))
+        if data_dir.is_dir():
+            shutil.copytree(data_dir, stage, ignore=_only_yaml)
+        (stage / "kpis").mkdir(parents=True, exist_ok=True)
         staged = {}
         for group_id, target in targets.items():
-            staged_path = stage / "kpis" / target.name
+            staged_path = stage / target.relative_to(data_dir)
             staged_path.write_text(texts[group_id], encoding="utf-8")
             staged[str(staged_path)] = group_id
-        after = _problems_of(stage)
+        after = _load_problems(stage)
     for problem in after:
         message = problem.message.replace(str(stage), str(data_dir))
         if (problem.code, message) in before:
@@ -756,6 +876,6 @@ def import_workbook(path: Path, data_dir: Path) -> ImportResult:
     for group_id, target in targets.items():
         data = texts[group_id].encode("utf-8")
         if not target.exists() or target.read_bytes() != data:
-            _write_atomically(target, data)
+            _write(target, data, changed)
             changed.append(target)
     return ImportResult(files=list(targets.values()), changed=changed, kpis=len(kpis))

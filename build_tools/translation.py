@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .errors import Diagnostics
+from .fileio import write_atomically
 from .i18n import source_edition
 from .project import Project
 
@@ -92,7 +93,7 @@ def mark_translated(project: Project, source: str, edition: str, page: str) -> P
         body = match.group(1) or ""
         body = _RECORD.sub(f"translated_from: {digest}", body) if _RECORD.search(body) else body + f"translated_from: {digest}\n"
         text = f"---\n{body}---\n" + text[match.end():]
-    target.write_text(text, "utf-8")
+    write_atomically(target, text)
     return target
 
 

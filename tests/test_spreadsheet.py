@@ -1,10 +1,16 @@
 """spreadsheet.py: KPI data exported to and imported from .xlsx / .csv, and the CLI commands."""
 
 import csv
+import errno
 import io
+import os
+import re
 import shutil
 import tempfile
 import textwrap
+import time
+import zipfile
+import zlib
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +22,7 @@ from hypothesis import strategies as st
 from support import run_cli
 
 from build_tools.data import load_report_data
+from build_tools import fileio, spreadsheet
 from build_tools.errors import DataError
 from build_tools.project import TOOLCHAIN_ROOT
 from build_tools.spreadsheet import COLUMNS, export_workbook, import_workbook
@@ -159,9 +166,27 @@ def test_derived_and_valueless_kpis_and_exact_decimals(derived_starter, tmp_path
     assert "  - id: ghg_per_employee\n" in text and "values" not in text.split("- id: hours_exact")[0]
 
 
-def test_import_never_writes_into_the_repository_data(sample_data):
-    assert sample_data != TOOLCHAIN_ROOT / "data"
-    assert not sample_data.is_relative_to(TOOLCHAIN_ROOT)
+def test_import_writes_the_named_report_and_nothing_else(starter, sample_data, tmp_path, monkeypatch):
+    """Run from inside another report: only the named report's data/ changes, to the sheet's figure,
+    and no temporary file is left beside it."""
+    sheet = tmp_path / "kpis.csv"
+    export_workbook(starter / "data", sheet)
+    rows = read_csv(sheet)
+    col = {name: i for i, name in enumerate(COLUMNS)}
+    row = next(r for r in rows[1:] if r[col["value"]])
+    changed = Decimal(row[col["value"]]) + Decimal("1.25")
+    row[col["value"]] = str(changed)
+    write_csv(sheet, rows)
+    neighbour, repository = data_tree(sample_data), data_tree(TOOLCHAIN_ROOT / "data")
+    names = set(data_tree(starter / "data"))
+    monkeypatch.chdir(sample_data.parent)
+    code, out, err = run_cli("import", str(sheet), str(starter))
+    assert (code, err) == (0, "")
+    assert data_tree(sample_data) == neighbour
+    assert data_tree(TOOLCHAIN_ROOT / "data") == repository
+    assert set(data_tree(starter / "data")) == names
+    kpi = load_report_data(starter / "data").kpi(row[col["id"]])
+    assert kpi.value(int(row[col["year"]])).amount == changed
 
 
 # --- errors, located in the spreadsheet ---------------------------------------------------
@@ -376,3 +401,241 @@ def test_export_refuses_values_that_are_not_figures(starter, tmp_path):
     [error] = caught.value.diagnostics.errors
     assert (error.code, error.file, error.line) == ("data.not-a-number", str(path), 8)
     assert error.message == "KPI 'odd': the 2024 value is not a finite number"
+
+
+# --- formulas: texts that a spreadsheet would run are written as text, and read back unchanged ----
+
+HOSTILE = {"name_en": "=HYPERLINK(\"http://example.invalid\",\"x\")", "boundary": "+cmd|' /C calc'!A0",
+           "source": "@SUM(A1)", "note_en": "-restated", "note_zh-Hant": "'=already quoted"}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_formula_texts_are_neutralised_and_come_back_unchanged(suffix, derived_starter, tmp_path):
+    data_dir = derived_starter / "data"
+    path = data_dir / "kpis" / "derived.yml"
+    text = path.read_text("utf-8").replace("{en: \"Hours, exact\"", "{en: '" + HOSTILE["name_en"] + "'")
+    text = text.replace("boundary: Hong Kong office", "boundary: \"" + HOSTILE["boundary"] + "\"\n    source: '@SUM(A1)'")
+    text = text.replace("note: {en: Restated., zh-Hant: 經重列。}", "note: {en: '-restated', zh-Hant: \"'=already quoted\"}")
+    path.write_text(text, "utf-8")
+    before = snapshot(data_dir)
+    sheet = tmp_path / f"kpis{suffix}"
+    export_workbook(data_dir, sheet)
+    if suffix == ".csv":
+        rows = [dict(zip(COLUMNS, row)) for row in read_csv(sheet)[1:]]
+    else:
+        cells = list(openpyxl.load_workbook(sheet)["KPIs"].iter_rows(min_row=2))
+        assert {c.data_type for row in cells for c in row if isinstance(c.value, str)} == {"s"}  # no formula cells
+        rows = [dict(zip(COLUMNS, (c.value for c in row))) for row in cells]
+    hours = [row for row in rows if row["id"] == "hours_exact"]
+    for column, original in HOSTILE.items():
+        shown = {row[column] for row in hours if row[column]}
+        assert shown == {"'" + original}, column
+    assert [row["value"] for row in hours if row["value"] not in ("", None)] in (["8.750", "-0.125"], [8.75, -0.125])
+    import_workbook(sheet, data_dir)
+    assert snapshot(data_dir) == before
+
+
+# --- hostile and broken workbooks: refused quickly, located, data/ untouched ---------------------
+
+def data_tree(data_dir: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(data_dir)): p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file()}
+
+
+def refused_import(sheet: Path, report: Path, seconds: float = 5) -> str:
+    """Run `import` and check what a user sees: exit 1, no traceback, data/ unchanged, quickly; return stderr."""
+    before = data_tree(report / "data")
+    started = time.monotonic()
+    code, out, err = run_cli("import", str(sheet), str(report))
+    elapsed = time.monotonic() - started
+    assert code == 1, err
+    assert "Traceback" not in out + err and "internal error" not in err
+    assert data_tree(report / "data") == before
+    assert elapsed < seconds, f"took {elapsed:.1f} s"
+    return err
+
+
+def rezip(source: Path, target: Path, replace: dict) -> Path:
+    """A copy of the workbook ``source`` with some parts replaced (name -> bytes)."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            new.writestr(info.filename, replace.get(info.filename, old.read(info.filename)))
+        for name in set(replace) - set(old.namelist()):
+            new.writestr(name, replace[name])
+    return target
+
+
+@pytest.fixture
+def workbook(starter, tmp_path) -> Path:
+    sheet = tmp_path / "exported.xlsx"
+    export_workbook(starter / "data", sheet)
+    return sheet
+
+
+def test_a_file_that_is_not_a_zip(starter, tmp_path):
+    sheet = tmp_path / "kpis.xlsx"
+    sheet.write_text("group,id\nexample,x\n", "utf-8")  # a CSV saved with the wrong suffix
+    err = refused_import(sheet, starter)
+    assert f"{sheet}: error: the file is not an Excel workbook (not a valid zip archive: File is not a zip file) " \
+           "[import.xlsx]" in err
+
+
+def test_corrupt_deflate_data_is_located_in_its_part(starter, workbook, tmp_path):
+    sheet = tmp_path / "kpis.xlsx"
+    data = bytearray(workbook.read_bytes())
+    with zipfile.ZipFile(workbook) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for offset in range(start + 10, start + min(info.compress_size, 200)):
+        data[offset] ^= 0x5A
+    sheet.write_bytes(bytes(data))
+    err = refused_import(sheet, starter)
+    assert f"{sheet}: error: xl/worksheets/sheet1.xml in the workbook is damaged (" in err
+
+
+ENTITY_BOMB = (b'<?xml version="1.0"?>\n<!DOCTYPE sst [\n <!ENTITY lol "lol">\n'
+               + b"".join(b' <!ENTITY lol%d "%s">\n' % (n, (b"&lol%d;" % (n - 1) if n > 1 else b"&lol;") * 10)
+                          for n in range(1, 10))
+               + b']>\n<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+                 b"<si><t>&lol9;</t></si></sst>")
+
+
+@pytest.mark.parametrize("part", ["xl/sharedStrings.xml", "xl/worksheets/sheet1.xml"])
+def test_xml_entity_declarations_are_refused(part, starter, workbook, tmp_path):
+    # The exported workbook writes its texts inline; Excel's have a shared-strings part, which rezip adds.
+    with zipfile.ZipFile(workbook) as archive:
+        original = archive.read(part) if part in archive.namelist() else b""
+    bomb = ENTITY_BOMB if part.endswith("sharedStrings.xml") else \
+        b'<!DOCTYPE worksheet [<!ENTITY e SYSTEM "file:///etc/passwd">]>' + original.replace(b"<t>id</t>", b"<t>&e;</t>")
+    sheet = rezip(workbook, tmp_path / "kpis.xlsx", {part: bomb})
+    err = refused_import(sheet, starter, seconds=1)
+    assert f"{sheet}: error: {part} declares a DOCTYPE or entities, which a workbook from Excel never has; " \
+           "it is not read [import.xlsx-dtd]" in err
+
+
+def test_broken_xml_in_a_sheet_is_located(starter, workbook, tmp_path):
+    with zipfile.ZipFile(workbook) as archive:
+        original = archive.read("xl/worksheets/sheet1.xml")
+    cut = original.index(b"<row r=\"4\"")
+    sheet = rezip(workbook, tmp_path / "kpis.xlsx", {"xl/worksheets/sheet1.xml": original[:cut] + b"<row r=\"4\"><c"})
+    err = refused_import(sheet, starter)
+    assert f"{sheet}:4: error: sheet 'KPIs' cannot be read after row 3 (" in err
+
+
+@pytest.mark.parametrize("limit, message", [
+    ("MAX_XLSX_PARTS", "the workbook has {parts:,} parts; at most {limit:,} are read [import.xlsx-too-large]"),
+    ("MAX_XLSX_UNCOMPRESSED", "the workbook expands to {total:,} bytes ("),
+    ("MAX_FILE_BYTES", "the file is {size:,} bytes; at most {limit:,} are read [import.too-large]"),
+])
+def test_workbook_limits(limit, message, starter, workbook, monkeypatch):
+    with zipfile.ZipFile(workbook) as archive:
+        parts = archive.infolist()
+    facts = {"parts": len(parts), "total": sum(p.file_size for p in parts), "size": workbook.stat().st_size}
+    value = {"MAX_XLSX_PARTS": facts["parts"] - 1, "MAX_XLSX_UNCOMPRESSED": facts["total"] - 1,
+             "MAX_FILE_BYTES": facts["size"] - 1}[limit]
+    monkeypatch.setattr(spreadsheet, limit, value)
+    err = refused_import(workbook, starter)
+    assert f"{workbook}: error: " + message.format(limit=value, **facts) in err
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_cell_count_limit_names_the_row(suffix, starter, tmp_path, monkeypatch):
+    sheet = tmp_path / f"kpis{suffix}"
+    export_workbook(starter / "data", sheet)
+    if suffix == ".csv":
+        widths = [len(row) for row in read_csv(sheet)]
+    else:  # a workbook row ends at its last filled cell
+        widths = [max((c.column for c in row if c.value is not None), default=1)
+                  for row in openpyxl.load_workbook(sheet)["KPIs"].iter_rows()]
+    limit = 5 * len(COLUMNS)
+    row = next(n for n in range(1, len(widths) + 1) if sum(widths[:n]) > limit)
+    monkeypatch.setattr(spreadsheet, "MAX_CELLS", limit)
+    err = refused_import(sheet, starter)
+    what = "sheet 'KPIs'" if suffix == ".xlsx" else "the CSV file"
+    assert f"{sheet}:{row}: error: {what} has more than {limit:,} cells" in err
+
+
+def test_a_cell_far_away_does_not_make_a_huge_sheet(starter, workbook, tmp_path):
+    """One cell at the last row and column: padding the rows would be 17 billion cells."""
+    with zipfile.ZipFile(workbook) as archive:
+        original = archive.read("xl/worksheets/sheet1.xml")
+    far = b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+    bomb = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', original.replace(b"</sheetData>", far))
+    sheet = rezip(workbook, tmp_path / "kpis.xlsx", {"xl/worksheets/sheet1.xml": bomb})
+    err = refused_import(sheet, starter)
+    assert f"has more than {spreadsheet.MAX_CELLS:,} cells" in err
+
+
+class _RepeatedBlock:
+    """Stands in for zipfile's deflate compressor: after a full flush deflate forgets its history,
+    so every copy of the same chunk compresses to the same bytes, computed once."""
+
+    def __init__(self, chunk: bytes):
+        self.chunk, self.deflate = chunk, zlib.compressobj(9, zlib.DEFLATED, -15)
+        self.block = self.deflate.compress(chunk) + self.deflate.flush(zlib.Z_FULL_FLUSH)
+
+    def compress(self, data: bytes) -> bytes:
+        if data is self.chunk:
+            return self.block
+        return self.deflate.compress(data) + self.deflate.flush(zlib.Z_FULL_FLUSH)
+
+    def flush(self) -> bytes:
+        return self.deflate.flush()
+
+
+def test_a_real_size_shared_strings_bomb_stops_in_well_under_a_second(starter, workbook, tmp_path):
+    sheet = tmp_path / "kpis.xlsx"
+    chunk = b"<si><t>lol</t></si>" * (1 << 16)
+    copies = (1600 << 20) // len(chunk)
+    with zipfile.ZipFile(workbook) as old, zipfile.ZipFile(sheet, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            new.writestr(info.filename, old.read(info.filename))
+        bomb = zipfile.ZipInfo("xl/sharedStrings.xml")
+        bomb.compress_type = zipfile.ZIP_DEFLATED
+        with new.open(bomb, "w", force_zip64=True) as member:
+            member._compressor = _RepeatedBlock(chunk)  # a real deflate stream, in 1 s instead of 10
+            member.write(b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+            for _ in range(copies):
+                member.write(chunk)
+            member.write(b"</sst>")
+    assert sheet.stat().st_size < 8 << 20
+    with zipfile.ZipFile(sheet) as archive:
+        expanded = archive.getinfo("xl/sharedStrings.xml").file_size
+        total = sum(p.file_size for p in archive.infolist())
+    assert expanded > 1600 << 20 - 1
+    err = refused_import(sheet, starter, seconds=0.5)
+    assert f"{sheet}: error: the workbook expands to {total:,} bytes (xl/sharedStrings.xml: {expanded:,}); at most " \
+           f"{spreadsheet.MAX_XLSX_UNCOMPRESSED:,} are read [import.xlsx-too-large]" in err
+
+
+@pytest.mark.parametrize("missing", ["xl/workbook.xml", "[Content_Types].xml"])
+def test_a_workbook_without_its_main_part(missing, starter, workbook, tmp_path):
+    sheet = tmp_path / "kpis.xlsx"
+    with zipfile.ZipFile(workbook) as old, zipfile.ZipFile(sheet, "w") as new:
+        for info in old.infolist():
+            if info.filename != missing:
+                new.writestr(info.filename, old.read(info.filename))
+    err = refused_import(sheet, starter)
+    assert f"{sheet}: error: the file cannot be read as an Excel workbook (" in err
+    assert "without a password" in err
+
+
+@pytest.mark.parametrize("command", ["export", "import"])
+def test_a_full_disk_is_a_located_error_and_the_old_file_stays(command, starter, exported, monkeypatch):
+    sheet, rows = exported
+    rows[1][COLUMNS.index("value")] = "1.5"
+    write_csv(sheet, rows)
+    target = sheet if command == "export" else starter / "data" / "kpis" / "example.yml"
+    before, data = target.read_bytes(), data_tree(starter / "data")
+
+    def no_space(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(fileio.os, "replace", no_space)
+    code, out, err = run_cli(command, str(sheet), str(starter))
+    assert code == 1
+    assert f"error: cannot write the file: {os.strerror(errno.ENOSPC)} [write.failed]" in err
+    shown = target.relative_to(starter) if target.is_relative_to(starter) else target
+    assert f"{shown}: error: cannot write the file" in err
+    assert "Traceback" not in out + err
+    assert target.read_bytes() == before and data_tree(starter / "data") == data
+    assert not [p for p in target.parent.iterdir() if p.name.endswith(".part")]
