@@ -54,7 +54,7 @@ def create_report(target: Path, company: str = "Example Holdings Limited", year:
             _write(target / "content" / edition / name, text)
     project = Project.at(target)
     for name in _pages(framework, examples, "en"):
-        mark_translated(project, "zh-Hant", name)
+        mark_translated(project, "en", "zh-Hant", name)
 
 
 def _write(path: Path, text: str) -> None:
