@@ -8,6 +8,8 @@ from build_tools.pipeline import build_report
 from build_tools.project import TOOLCHAIN_ROOT, Project
 from build_tools.scaffold import create_report
 
+pytest_plugins = ["pytester"]  # test_repository.py runs the log guard on a test that logs
+
 STARTER_YEAR = 2024
 
 # The toolchain collects its engines' messages as diagnostics while it builds (errors.collect_logs),

@@ -74,3 +74,28 @@ def test_a_wrong_example_fails():
     results, report = run_doctests(module)
     assert (results.failed, results.attempted) == (1, 1)
     assert "Expected:\n    3\nGot:\n    2" in report
+
+
+@pytest.mark.allow_logs  # the inner run's warning also reaches this session's root logger
+def test_an_escaped_engine_warning_fails_the_test_unless_allowed(pytester):
+    pytester.makeconftest((Path(__file__).parent / "conftest.py").read_text("utf-8").replace(
+        'pytest_plugins = ["pytester"]', ""))
+    pytester.makeini("[pytest]\nmarkers =\n    allow_logs: expected logs\n")
+    pytester.makepyfile(test_logs="""
+        import logging
+        import pytest
+
+        def test_escaped():
+            logging.getLogger("weasyprint").warning("Failed to load image")
+
+        @pytest.mark.allow_logs
+        def test_allowed():
+            logging.getLogger("mkdocs.plugins").error("shown in the preview's terminal")
+
+        def test_other_loggers_and_info_are_fine():
+            logging.getLogger("markdown").warning("not ours")
+            logging.getLogger("build_tools.pipeline").info("progress")
+    """)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["*WARNING weasyprint: Failed to load image*"])
