@@ -161,7 +161,7 @@ class Formatter:
             return _("no comparable figure") if new != 0 else same
         with localcontext(prec=max(28, abs(new.adjusted() - old.adjusted()) + decimals + 4)):
             ratio = (new - old) / abs(old) * 100
-        shown = self.number(abs(ratio), decimals)
+        shown = self.number(ratio.copy_abs(), decimals)  # abs() would round to 28 digits outside the context
         if Decimal(shown.replace(",", "")) == 0:
             return same
         return (up if ratio > 0 else down).format(percent=shown)

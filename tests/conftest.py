@@ -1,3 +1,4 @@
+import logging
 import shutil
 from pathlib import Path
 
@@ -7,7 +8,48 @@ from build_tools.pipeline import build_report
 from build_tools.project import TOOLCHAIN_ROOT, Project
 from build_tools.scaffold import create_report
 
+pytest_plugins = ["pytester"]  # test_repository.py runs the log guard on a test that logs
+
 STARTER_YEAR = 2024
+
+# The toolchain collects its engines' messages as diagnostics while it builds (errors.collect_logs),
+# so none of these loggers' warnings should reach the root logger: one that does was lost to the
+# writer. (WeasyPrint's own suite guards its tests the same way, with assert_no_logs.)
+GUARDED_LOGGERS = ("mkdocs", "weasyprint", "build_tools")
+
+
+class _EscapedLogs(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record):
+        if record.name.split(".")[0] in GUARDED_LOGGERS:
+            self.records.append(record)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _escaped_logs():
+    """Installed for the whole session, so the session builds' records are caught too."""
+    handler = _EscapedLogs()
+    logging.getLogger().addHandler(handler)
+    yield handler
+    logging.getLogger().removeHandler(handler)
+
+
+@pytest.fixture(autouse=True)
+def assert_no_logs(request, _escaped_logs):
+    """Fail a test when an engine's WARNING (or worse) escaped to the root logger.
+
+    Records since the previous test count, so those of a session fixture built for this test
+    (sample_build, starter_build) count here. A test that expects such a log is marked
+    ``@pytest.mark.allow_logs``.
+    """
+    yield
+    escaped, _escaped_logs.records = _escaped_logs.records, []
+    if escaped and not request.node.get_closest_marker("allow_logs"):
+        pytest.fail("log records escaped the toolchain's diagnostics:\n" + "\n".join(
+            f"{r.levelname} {r.name}: {r.getMessage()}" for r in escaped), pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from lxml import etree
 from pypdf import PdfReader
 
@@ -18,6 +19,11 @@ def run_cli(*args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = main(list(args), stdout=out, stderr=err)
     return code, out.getvalue(), err.getvalue()
+
+
+def report_meta(report: Path) -> dict:
+    """data/report.yml of a report, read directly: a test's expected values come from its input."""
+    return yaml.safe_load((report / "data" / "report.yml").read_text("utf-8"))
 
 
 def pdf_text(pdf: Path, layout: bool = False, first: int | None = None, last: int | None = None) -> str:
@@ -33,6 +39,13 @@ def pdf_text(pdf: Path, layout: bool = False, first: int | None = None, last: in
 
 def pdf_pages_text(pdf: Path) -> list[str]:
     return pdf_text(pdf).split("\f")[:-1]
+
+
+def page_starting_with(pages: list[str], text: str) -> int:
+    """The 0-based index of the one page whose text begins with ``text`` (whitespace ignored)."""
+    found = [index for index, page in enumerate(pages) if squash(page).startswith(squash(text))]
+    assert len(found) == 1, f"{text!r} begins pages {found}"
+    return found[0]
 
 
 def squash(text: str) -> str:
@@ -59,6 +72,16 @@ def _words_by_page(pdf: Path) -> list[list[tuple[float, float, float, float, str
                   w.text or "") for w in page.iter("{*}word")]
         pages.append(words)
     return pages
+
+
+def pdf_footers(pdf: Path) -> list[str]:
+    """The lowest line of each page, by word position (pdftotext's reading order may put a
+    table after the footer)."""
+    footers = []
+    for words in _words_by_page(pdf):
+        bottom = min((w[1] for w in words), default=0)
+        footers.append(" ".join(w[4] for w in sorted(words) if w[1] <= bottom + 2))
+    return footers
 
 
 def pdf_links(pdf: Path) -> list[Link]:

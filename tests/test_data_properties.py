@@ -1,12 +1,13 @@
-"""Property-based tests: any KPI file gives data or a DataError, and formatting never raises.
+"""Property-based tests: any KPI file gives data or a DataError; formatting round-trips.
 
 Hypothesis writes arbitrary KPI documents (odd ids, units, numbers, formulas, notes) into a copy
 of the starter report's data/kpis/; ``load_report_data`` must load them or explain what is wrong
 with a ``DataError`` -- a toolchain crash (exit 2) is never the right answer to bad data.
 """
 
+import re
 import shutil
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 
 import pytest
@@ -17,13 +18,17 @@ from hypothesis import strategies as st
 from build_tools.data import load_report_data, load_units
 from build_tools.errors import DataError
 from build_tools.formatting import Formatter
+from build_tools.i18n import EDITIONS, load_translations
+from build_tools.project import TOOLCHAIN_ROOT
 
+UNIT_SPECS = yaml.safe_load((TOOLCHAIN_ROOT / "build_tools" / "units.yml").read_text("utf-8"))  # the input, not the loader
 UNITS = sorted(load_units())
 STARTER_IDS = ["ghg_scope1_2", "employees_total", "suppliers_total", "nox_emissions", "water_consumption"]
 POOL = ["a", "b", "total", "part_one", "part_two", *STARTER_IDS]  # few names, so formulas and breakdowns connect
 MONEY = {"en": {"scale": 1000000, "decimals": 1, "pattern": "RMB{amount} million"},
          "zh-Hant": {"scale": 1000000, "decimals": 1, "pattern": "人民幣{amount}百萬元"}}
-FORMATTERS = [Formatter.for_edition(code, money=MONEY[code]) for code in ("en", "zh-Hant")]
+TRANSLATIONS = {code: load_translations([TOOLCHAIN_ROOT / "translations"], EDITIONS[code]) for code in MONEY}
+FORMATTERS = [Formatter.for_edition(code, money=MONEY[code], translations=TRANSLATIONS[code]) for code in MONEY]
 
 # --- strategies ----------------------------------------------------------------------------
 
@@ -162,13 +167,66 @@ def test_known_yaml_crashes_become_data_errors(starter, text):
 
 # --- formatting ------------------------------------------------------------------------------
 
+NUMBER = r"-?\d{1,3}(?:,\d{3})*(?:\.\d+)?"  # grouped by thousands, '.' for decimals in both locales
+
+
+def parse(text: str) -> Decimal:
+    """A formatted number read back."""
+    assert re.fullmatch(NUMBER, text), text
+    return Decimal(text.replace(",", ""))
+
+
+def rounded(amount: Decimal, decimals: int) -> Decimal:
+    """What a report shows: half up to ``decimals`` places, computed exactly."""
+    with localcontext(prec=max(28, amount.adjusted() + decimals + 4)):
+        return amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def shown_decimals(text: str) -> int:
+    return len(text.partition(".")[2])
+
+
+def _check_quantity(formatter: Formatter, amount: Decimal, unit: str, decimals: int) -> None:
+    spec, edition = UNIT_SPECS[unit], formatter.edition.code
+    bare, full = formatter.quantity(amount, unit, decimals, with_unit=False), formatter.quantity(amount, unit, decimals)
+    if spec.get("money"):  # the report's money style: scale, places and pattern from report.yml
+        style = MONEY[edition]
+        before, _, after = style["pattern"].partition("{amount}")
+        assert full.startswith(before) and full.endswith(after), full
+        assert full[len(before):len(full) - len(after)] == bare
+        decimals = style["decimals"]
+        with localcontext(prec=max(28, amount.adjusted() + 8)):
+            amount = amount / Decimal(style["scale"])
+    else:
+        glue = " " if spec.get("space", True) and edition == "en" and spec[edition] else ""
+        assert full == bare + glue + spec[edition]
+    assert parse(bare) == rounded(amount, decimals), (amount, decimals, bare)
+    assert shown_decimals(bare) == decimals
+    assert bare.startswith("-") == (rounded(amount, decimals) < 0)  # never "-0.0"
+
+
+def _check_change(formatter: Formatter, old: Decimal, new: Decimal) -> None:
+    _ = TRANSLATIONS[formatter.edition.code].gettext
+    text = formatter.change(old, new)
+    if old == 0:
+        assert text == _("no change" if new == 0 else "no comparable figure")
+        return
+    with localcontext(prec=max(28, abs(new.adjusted() - old.adjusted()) + 60)):
+        percent = rounded(abs(new - old) / abs(old) * 100, 1)
+    if percent == 0:  # a change too small to show, new == old included
+        assert text == _("no change"), (old, new, text)
+        return
+    direction = _("increased by {percent}%" if new > old else "decreased by {percent}%")  # the sign, in words
+    before, _, after = direction.partition("{percent}")
+    assert text.startswith(before) and text.endswith(after), (old, new, text)
+    assert parse(text[len(before):len(text) - len(after)]) == percent, (old, new, text)
+
+
 def _format_all(old: Decimal, new: Decimal, unit: str, decimals: int) -> None:
     for formatter in FORMATTERS:
         for amount in (old, new):
-            assert isinstance(formatter.quantity(amount, unit, decimals), str)
-            assert isinstance(formatter.quantity(amount, unit, decimals, with_unit=False), str)
-            assert isinstance(formatter.money(amount), str)
-        assert formatter.change(old, new)
+            _check_quantity(formatter, amount, unit, decimals)
+        _check_change(formatter, old, new)
 
 
 # The figures a report holds: below 10^15 with at most 6 decimal places (what `import` accepts
@@ -181,7 +239,7 @@ report_figures = st.decimals(min_value=Decimal(-(10**15)), max_value=Decimal(10*
 @given(old=report_figures, new=report_figures, unit=st.sampled_from(UNITS), decimals=st.integers(0, 6))
 @example(old=Decimal("0.000001"), new=Decimal(10**15), unit="%", decimals=6)
 @example(old=Decimal("-5"), new=Decimal("0"), unit="RMB", decimals=0)
-def test_formatter_never_raises_on_report_figures(old, new, unit, decimals):
+def test_formatting_round_trips_on_report_figures(old, new, unit, decimals):
     _format_all(old, new, unit, decimals)
 
 
@@ -189,5 +247,5 @@ def test_formatter_never_raises_on_report_figures(old, new, unit, decimals):
 @given(old=st.decimals(allow_nan=False, allow_infinity=False), new=st.decimals(allow_nan=False, allow_infinity=False),
        unit=st.sampled_from(UNITS), decimals=st.integers(0, 6))
 @example(old=Decimal("1e-30"), new=Decimal("1e30"), unit="t", decimals=2)
-def test_formatter_never_raises_on_arbitrary_decimals(old, new, unit, decimals):
+def test_formatting_round_trips_on_arbitrary_decimals(old, new, unit, decimals):
     _format_all(old, new, unit, decimals)

@@ -1,12 +1,9 @@
 """formatting.py: the same figure in each edition's conventions (Babel/CLDR plus house style)."""
 
-import doctest
 from decimal import Decimal
 
 import pytest
 
-import build_tools.formatting
-import build_tools.macros
 from build_tools.formatting import Formatter
 from build_tools.i18n import EDITIONS, load_translations
 from build_tools.project import TOOLCHAIN_ROOT
@@ -20,11 +17,6 @@ MONEY = {
 def formatter(edition: str, money=None) -> Formatter:
     translations = load_translations([TOOLCHAIN_ROOT / "translations"], EDITIONS[edition])
     return Formatter(edition, money or MONEY[edition], translations=translations)
-
-
-@pytest.mark.parametrize("module", [build_tools.formatting, build_tools.macros])
-def test_doctests(module):
-    assert doctest.testmod(module).failed == 0
 
 
 @pytest.mark.parametrize("edition, expected", [

@@ -1,24 +1,45 @@
 """The PDF editions read back with real readers (poppler, pypdf): fonts, links, outline, metadata."""
 
+import datetime as dt
 import json
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from support import page_number_links, pdf_fonts, pdf_links, pdf_outline, pdf_pages_text, pdf_text, squash
+from build_tools.i18n import EDITIONS as EDITION_REGISTRY, load_translations
+from build_tools.project import TOOLCHAIN_ROOT
+from support import (page_number_links, page_starting_with, pdf_fonts, pdf_footers, pdf_links, pdf_outline, pdf_pages_text, pdf_text,
+                     report_meta, squash)
 
 EDITIONS = ["en", "zh-Hant"]
 
 
+@dataclass
+class Built:
+    meta: dict  # the report's data/report.yml: what the PDF must say
+    output: Path
+    pdfs: dict
+    problems: object
+
+
 @pytest.fixture(scope="module", params=["starter", "sample"])
 def built(request):
-    return request.getfixturevalue(f"{request.param}_build")
+    report = request.getfixturevalue("starter_template") if request.param == "starter" else TOOLCHAIN_ROOT
+    return Built(report_meta(report), *request.getfixturevalue(f"{request.param}_build"))
+
+
+def contents_page(pages: list[str], edition: str) -> int:
+    """The contents page, found by its title in the edition's language."""
+    title = load_translations([TOOLCHAIN_ROOT / "translations"], EDITION_REGISTRY[edition]).gettext("Contents")
+    return page_starting_with(pages, title)
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
 def test_every_font_is_embedded_as_a_subset(built, edition):
-    _, pdfs, _ = built
+    pdfs = built.pdfs
     fonts = pdf_fonts(pdfs[edition])
     assert fonts, "no fonts found"
     assert all(f["emb"] == "yes" and f["sub"] == "yes" for f in fonts), fonts
@@ -30,12 +51,13 @@ def test_every_font_is_embedded_as_a_subset(built, edition):
 @pytest.mark.parametrize("edition", EDITIONS)
 def test_index_page_numbers_are_the_pages_of_the_headings(built, edition):
     """Every place in the content index shows the page on which its section heading really lies."""
-    output, pdfs, _ = built
+    output, pdfs = built.output, built.pdfs
     index = json.loads((output / edition / "downloads" / "content-index.json").read_text("utf-8"))
     places = sum(len(row["locations"]) for row in index["provisions"])
-    contents_page = 1
+    pages = pdf_pages_text(pdfs[edition])
+    contents = contents_page(pages, edition)
     numbered = [(link, shown) for link, shown in page_number_links(pdf_links(pdfs[edition]), r"\((\d+)\)$")
-                if link.page != contents_page]
+                if link.page != contents]
     assert len(numbered) == places
     for link, shown in numbered:
         assert shown == link.dest_page + 1, link
@@ -45,62 +67,62 @@ def test_index_page_numbers_are_the_pages_of_the_headings(built, edition):
         for place in row["locations"]:
             page_url, _, anchor = place["url"].partition("#")
             titles[f"{page_url.strip('/').replace('/', '-')}--{anchor}"] = squash(place["section"] + place["title"])
-    pages = pdf_pages_text(pdfs[edition])
     for link, _ in numbered:
         assert titles[link.dest] in squash(pages[link.dest_page]), link
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
 def test_contents_page_numbers_and_outline_agree(built, edition):
-    _, pdfs, _ = built
-    contents_page = 1  # the contents follow the cover
+    pdfs = built.pdfs
+    contents = contents_page(pdf_pages_text(pdfs[edition]), edition)
     entries = [(link, shown) for link, shown in page_number_links(pdf_links(pdfs[edition]), r"(\d+)$")
-               if link.page == contents_page]
-    assert len(entries) >= 3
-    for link, shown in entries:
-        assert shown == link.dest_page + 1, link
+               if link.page == contents]
     outline = pdf_outline(pdfs[edition])
-    assert [page for _, _, page in outline] == [link.dest_page for link, _ in entries]
+    assert entries and len(entries) == len(outline)
+    for (link, shown), (_, title, page) in zip(entries, outline):
+        assert shown == link.dest_page + 1 == page + 1, (link, title)
+        # the entry's last line (before the dot leader and number) ends the bookmark's title
+        assert squash(title).endswith(re.sub(r"\.*\d+$", "", squash(link.text))), (link, title)
 
 
 @pytest.mark.parametrize("edition, lang", [("en", "en"), ("zh-Hant", "zh-Hant")])
 def test_metadata_language_and_tags(built, edition, lang):
-    _, pdfs, _ = built
+    pdfs = built.pdfs
     reader = PdfReader(str(pdfs[edition]))
     root = reader.trailer["/Root"]
     assert root["/Lang"] == lang
     assert "/StructTreeRoot" in root  # tagged PDF (PDF/UA variant)
     info = reader.metadata
-    assert info.title and info.author and info.subject
-    assert info.creation_date is not None
-
-
-def test_pdf_is_reproducible(starter, tmp_path):
-    from build_tools.pipeline import build_report
-    from build_tools.project import Project
-
-    first, _ = build_report(Project.at(starter), editions=["zh-Hant"], output=tmp_path / "a" / "site")
-    second, _ = build_report(Project.at(starter), editions=["zh-Hant"], output=tmp_path / "b" / "site")
-    a = (tmp_path / "a" / "site" / "zh-Hant" / "esg-report-zh-Hant.pdf").read_bytes()
-    b = (tmp_path / "b" / "site" / "zh-Hant" / "esg-report-zh-Hant.pdf").read_bytes()
-    assert a == b
+    title, company = built.meta["report"]["title"][edition], built.meta["company"]["name"][edition]
+    assert (info.title, info.author) == (title, company)
+    assert title in info.subject and company in info.subject
+    # dated by the board's approval (the build's one date), never by the clock
+    approved = dt.date.fromisoformat(str(built.meta["report"]["approved"]))
+    assert info.creation_date.date() == info.modification_date.date() == approved
 
 
 def test_no_chinese_line_starts_with_closing_punctuation(built):
-    _, pdfs, _ = built
+    pdfs = built.pdfs
     lines = pdf_text(pdfs["zh-Hant"], layout=True).splitlines()
     bad = [line for line in lines if re.match(r"^\s*[。，、」）：；！？]", line)]
     assert not bad, bad[:5]
 
 
 def test_running_header_and_page_numbers(built):
-    _, pdfs, _ = built
-    pages = pdf_pages_text(pdfs["en"])
-    assert pages[0].strip().splitlines()[-1].strip() != "1"  # no page number on the cover
-    body = pages[3].strip().splitlines()
-    assert body[-1].strip() == "4"  # printed number = physical page on the body pages
-    headers = {page.strip().splitlines()[0] for page in pages[2:6]}
-    assert len(headers) == 1  # the running header repeats on the body pages
+    edition = "en"
+    pages = pdf_pages_text(built.pdfs[edition])
+    company, report = built.meta["company"], built.meta["report"]
+    cover = page_starting_with(pages, company["name"][edition])
+    contents = contents_page(pages, edition)
+    assert cover < contents
+    footers = pdf_footers(built.pdfs[edition])
+    assert footers[cover] != str(cover + 1)  # no page number on the cover
+    running = f"{company['short_name'][edition]} · {(report.get('short_title') or report['title'])[edition]}"
+    body = range(contents + 1, len(pages))
+    assert body
+    for index in body:
+        assert squash(pages[index]).startswith(squash(running)), (index, pages[index][:200])  # the running header
+        assert footers[index] == str(index + 1)  # printed number = physical page
 
 
 @pytest.mark.parametrize("edition", EDITIONS)

@@ -4,9 +4,18 @@ import json
 import re
 
 import pytest
+import yaml
 
+from build_tools.data import load_report_data
+from build_tools.disclosures import load_framework
 from build_tools.project import TOOLCHAIN_ROOT
-from support import pdf_outline, pdf_text, squash
+from support import pdf_outline, pdf_text, report_meta, squash
+
+
+@pytest.fixture(scope="module")
+def data():
+    """The sample's data: where the figures the pages must show come from."""
+    return load_report_data(TOOLCHAIN_ROOT / "data")
 
 
 @pytest.mark.parametrize("edition, figures", [
@@ -21,13 +30,13 @@ def test_seed_figures_in_each_pdf_in_its_locale(sample_build, edition, figures):
         assert squash(figure) in text, figure
 
 
-def test_supplier_figures_come_from_data_in_both_editions(sample_build):
+def test_supplier_figures_come_from_data_in_both_editions(sample_build, data):
     output, _, _ = sample_build
-    en = (output / "en" / "3-quality" / "supply-chain-management" / "index.html").read_text("utf-8")
-    zh = (output / "zh-Hant" / "3-quality" / "supply-chain-management" / "index.html").read_text("utf-8")
-    for page in (en, zh):
-        assert re.search(r'data-kpi="suppliers_total"[^>]*>1,075', page)
-        assert re.search(r'data-kpi="suppliers_mainland_hk_macau_taiwan"[^>]*>978', page)
+    for edition in ("en", "zh-Hant"):
+        page = (output / edition / "3-quality" / "supply-chain-management" / "index.html").read_text("utf-8")
+        for kpi in ("suppliers_total", "suppliers_mainland_hk_macau_taiwan"):
+            amount = data.kpis[kpi].value(data.year).amount  # whole suppliers
+            assert re.search(rf'data-kpi="{kpi}"[^>]*>{re.escape(f"{amount:,}")}\b', page), (edition, kpi)
 
 
 CONTENTS_PAGE = [  # the published report's contents page (printed order and numbering)
@@ -81,9 +90,10 @@ def test_contents_entries_exist_in_both_editions_in_order(sample_build):
 
 def test_index_is_complete(sample_build):
     output, _, _ = sample_build
+    framework = load_framework(report_meta(TOOLCHAIN_ROOT)["report"]["framework"])
     for edition in ("en", "zh-Hant"):
         index = json.loads((output / edition / "downloads" / "content-index.json").read_text("utf-8"))
-        assert len(index["provisions"]) == 51
+        assert [row["code"] for row in index["provisions"]] == list(framework.provisions)
         for row in index["provisions"]:
             assert row["locations"] or row["explanation"], row["code"]
 
@@ -99,7 +109,7 @@ def test_no_simplified_characters_in_the_chinese_edition():
     from build_tools.project import Project
 
     problems = Diagnostics()
-    simplified_characters(Project.at(TOOLCHAIN_ROOT), problems)
+    simplified_characters(Project.at(TOOLCHAIN_ROOT), problems, "zh-Hant")
     assert not problems.items, [d.format() for d in problems.items[:10]]
 
 
@@ -113,18 +123,20 @@ def test_simplified_check_catches_a_simplified_character(tmp_path):
     (tmp_path / "data").mkdir()
     page.write_text("# 標題\n\n本集團的供应商遍佈全球，臨床試驗在台灣進行。\n", "utf-8")
     problems = Diagnostics()
-    simplified_characters(Project.at(tmp_path), problems)
+    simplified_characters(Project.at(tmp_path), problems, "zh-Hant")
     [error] = problems.items
     assert (error.line, error.col) == (3, 6)
     assert error.message == "Simplified character '应' in the Traditional Chinese edition"
 
 
-def test_chart_labels_are_text_in_both_pdfs(sample_build):
+def test_chart_labels_are_text_in_both_pdfs(sample_build, data):
     _, pdfs, _ = sample_build
+    kpi = data.kpis["suppliers_mainland_hk_macau_taiwan"]
+    units = yaml.safe_load((TOOLCHAIN_ROOT / "build_tools" / "units.yml").read_text("utf-8"))[kpi.unit]
     en = squash(pdf_text(pdfs["en"]))
     zh = squash(pdf_text(pdfs["zh-Hant"]))
-    assert squash("Suppliers in Mainland China, Hong Kong, Macau and Taiwan (suppliers)") in en
-    assert squash("中國內地、香港、澳門及台灣供應商（家）") in zh  # full-width brackets in Chinese
+    assert squash(f"{kpi.name['en']} ({units['en']})") in en
+    assert squash(f"{kpi.name['zh-Hant']}（{units['zh-Hant']}）") in zh  # full-width brackets in Chinese
 
 
 def test_no_broken_internal_links_in_the_built_site(sample_build):
