@@ -53,6 +53,7 @@ class KPI:
     breakdown_of: str | None = None
     source: str | None = None
     boundary: str | None = None
+    assured: bool = False  # independently assured (trace.py, tables.py)
     file: str = ""
     line: int = 0
 
@@ -182,7 +183,7 @@ def load_report_data(data_dir: Path) -> ReportData:
                 id=raw["id"], name=dict(raw["name"]), unit=raw["unit"], group=group_id,
                 decimals=int(raw.get("decimals", 0)), disclose=list(raw.get("disclose", [])),
                 formula=raw.get("formula"), breakdown_of=raw.get("breakdown_of"),
-                source=raw.get("source"), boundary=raw.get("boundary"), file=str(kpi_file), line=line,
+                source=raw.get("source"), boundary=raw.get("boundary"), file=str(kpi_file), line=line, assured=raw.get("assured", False),
             )
             values = raw.get("values") or {}
             for year, raw_value in values.items():

@@ -25,9 +25,11 @@ from .data import ReportData, load_report_data
 from .disclosures import canonical_number, export_csv, export_json
 from .errors import Diagnostics, ReportError
 from .i18n import EDITIONS
+from .manifest import write_manifest
 from .printing import assemble, render_pdf
 from .project import Project
 from .site import EditionContext, build_site
+from .trace import check_every_kpi_shown, write_kpi_locations
 
 log = logging.getLogger("build_tools.pipeline")
 
@@ -41,6 +43,7 @@ class EditionResult:
     disclosures: dict[str, list[str]] = field(default_factory=dict)  # page#anchor -> codes
     kpis: dict[str, list[str]] = field(default_factory=dict)  # page -> KPI ids shown on it
     pdf: str | None = None
+    fonts: list[dict] = field(default_factory=list)  # font files in the PDF, for the manifest
 
 
 def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = True, data: ReportData | None = None,
@@ -71,17 +74,21 @@ def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = Tru
     if context.problems.errors:
         return result
     write_downloads(context, out_dir)
+    printed = None
     if pdf:
         log.info("%s: rendering the PDF ...", edition)
         started = time.perf_counter()
         target = out_dir / context.pdf_name
         try:
-            render_pdf(assemble(context, out_dir), out_dir, target)
+            printed = render_pdf(assemble(context, out_dir), out_dir, target)
             log.info("%s: PDF written (%.1f s, %d kB)", edition, time.perf_counter() - started, target.stat().st_size // 1024)
         except ReportError as exc:
             context.problems.extend(exc.diagnostics)
             return result
         result.pdf = str(target)
+    # review and assurance: where each KPI is shown (trace.py); fonts for the manifest (manifest.py)
+    write_kpi_locations(context, out_dir, printed.anchor_pages if printed else None)
+    result.fonts = printed.fonts if printed else []
     return result
 
 
@@ -183,6 +190,7 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
         for result in results:
             problems.extend(result.problems)
         compare_editions([r for r in results if r.pages], problems, project)
+        check_every_kpi_shown(data, {r.edition: {k for ids in r.kpis.values() for k in ids} for r in results if r.pages}, problems)
         if problems.errors:
             return results, problems
         for code in all_editions:  # keep the last good build of editions not rebuilt now
@@ -196,6 +204,7 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
         write_root_page(staging, all_editions, data.meta)
         if (staging / all_editions[0] / "404.html").exists():  # the server's 404 page: the first edition's
             shutil.copy2(staging / all_editions[0] / "404.html", staging / "404.html")
+        write_manifest(project, data.meta, staging, [r for r in results if r.pages])
         _swap(staging, output)
         for result in results:
             if result.pdf:

@@ -8,6 +8,7 @@ the content index and cross references resolve inside the PDF and show page numb
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import posixpath
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from lxml import html as lxml_html
 from .disclosures import heading_text, split_number
 from .errors import PrintError
 from .macros import INDEX_PLACEHOLDER
+from .trace import mark_kpi_elements
 
 log = logging.getLogger("build_tools.printing")
 
@@ -78,6 +80,7 @@ def _running_title(text: str, limit: int = 60) -> str:
 def _rewrite_page(page, slugs_by_url: dict[str, str], site_dir: Path) -> tuple[str, list[PrintEntry]]:
     slug = page_slug(page.url)
     root = lxml_html.fragment_fromstring(page.html, create_parent="div")
+    mark_kpi_elements(root)  # numbered before anything is dropped, as the KPI trace numbers them
     for link in root.xpath('.//a[contains(concat(" ", @class, " "), " headerlink ")]'):
         link.drop_tree()
     for element in root.xpath('.//*[contains(concat(" ", @class, " "), " web-only ")]'):
@@ -152,15 +155,37 @@ def assemble(context, site_dir: Path) -> str:
     )
 
 
-def render_pdf(print_html: str, base_url: Path, target: Path) -> None:
+@dataclass
+class PrintedDocument:
+    """What the KPI trace and the build manifest need to know of a written PDF."""
+
+    anchor_pages: dict[str, int]  # id in the print HTML -> 1-based PDF page it landed on
+    fonts: list[dict]  # the font files WeasyPrint embedded: family, weight, style, sha256
+
+
+def render_pdf(print_html: str, base_url: Path, target: Path) -> PrintedDocument:
     """Write the PDF to ``target`` (via a temporary file, so a failure never leaves half a PDF)."""
     import weasyprint
 
     tmp = target.with_name(target.name + ".part")
     try:
-        document = weasyprint.HTML(string=print_html, base_url=str(base_url))
+        # render() then write_pdf() is what HTML.write_pdf does; kept apart to read the pages' anchors.
+        document = weasyprint.HTML(string=print_html, base_url=str(base_url)).render(**PDF_OPTIONS)
         document.write_pdf(str(tmp), **PDF_OPTIONS)
         tmp.replace(target)
     except Exception as exc:  # WeasyPrint raises many types; the writer needs one located message
         tmp.unlink(missing_ok=True)
         raise PrintError(f"the PDF {target.name} could not be written: {exc}") from exc
+    anchor_pages = {}
+    for number, page in enumerate(document.pages, start=1):
+        for anchor in page.anchors:
+            anchor_pages.setdefault(anchor, number)
+    return PrintedDocument(anchor_pages, _embedded_fonts(document))
+
+
+def _embedded_fonts(document) -> list[dict]:
+    fonts = {}
+    for font in document.fonts.values():
+        digest = hashlib.sha256(bytes(font.file_content)).hexdigest()
+        fonts[(font.family, int(font.weight), int(font.style), digest)] = None
+    return [{"family": f, "weight": w, "style": s, "sha256": d} for f, w, s, d in sorted(fonts)]

@@ -8,6 +8,9 @@ if TYPE_CHECKING:
     from .data import KPI
     from .macros import ChapterRenderer
 
+#: The marker of an independently assured KPI (``assured: true`` in data), as in many assured reports.
+ASSURED_MARK = "Δ"
+
 
 def render_kpi_table(renderer: "ChapterRenderer", kpis: list["KPI"], years: list[int], caption: str | None) -> str:
     from .macros import escape_text  # local: macros imports this module
@@ -16,6 +19,7 @@ def render_kpi_table(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
     edition = renderer.edition
     notes: list[str] = []
     rows = []
+    assured = _("Independently assured")
     for kpi in kpis:
         cells, markers = [], []
         for year in years:
@@ -34,6 +38,7 @@ def render_kpi_table(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
         disclose = " ".join(kpi.disclose)
         attr = f' data-disclose="{disclose}"' if disclose else ""
         ref = f' <sup class="kpi-note-ref">({", ".join(markers)})</sup>' if markers else ""
+        ref += f' <span class="kpi-assured" title="{assured}">{ASSURED_MARK}</span>' if kpi.assured else ""
         rows.append(
             f'<tr{attr}><th scope="row">{escape_text(kpi.name[edition])}{ref}</th>'
             f'<td class="unit">{escape_text(unit)}</td>{"".join(cells)}'
@@ -46,6 +51,8 @@ def render_kpi_table(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
     if notes:
         items = "".join(f"<li>{note}</li>" for note in notes)
         notes_html = f'<ol class="kpi-notes">{items}</ol>'
+    if any(kpi.assured for kpi in kpis):
+        notes_html += f'<p class="kpi-assured-note">{ASSURED_MARK} {assured}</p>'
     return (
         '<div class="kpi-table-wrap" tabindex="0">'
         f'<table class="kpi-table">{caption_html}<thead><tr>'
