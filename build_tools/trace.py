@@ -65,16 +65,15 @@ def collect_places(context) -> list[Place]:
         if root is None:
             continue
         slug = page_slug(page.url)
-        numbered = {id(element): index for index, element in enumerate(kpi_elements(root))}
-        heading = None
-        for element in root.iter():
+        heading, index = None, -1
+        for element in root.iter():  # document order, as kpi_elements() numbers them
             if not isinstance(element.tag, str):
                 continue
             if element.tag in HEADING_TAGS:
                 heading = element
+            if element.get("data-kpi") is None:
                 continue
-            if id(element) not in numbered:
-                continue
+            index += 1
             number, title = split_number(heading_text(heading)) if heading is not None else ("", page.title)
             anchor = heading.get("id", "") if heading is not None else ""
             places.append(Place(
@@ -83,7 +82,7 @@ def collect_places(context) -> list[Place]:
                 section=anchor, section_number=number, section_title=title,
                 kind="table" if element.tag in ("td", "th") else "text",
                 text=" ".join(element.text_content().split()),
-                print_id=f"{slug}--{element.get('id') or PRINT_ID.format(numbered[id(element)])}" if page.in_print else None,
+                print_id=f"{slug}--{element.get('id') or PRINT_ID.format(index)}" if page.in_print else None,
             ))
     return places
 
