@@ -344,6 +344,11 @@ def _show(value) -> str:
     return "—" if value is None else str(value)
 
 
+def _clip(text: str, limit: int = 160) -> str:
+    """A terminal line shows the start of a long insertion or deletion (the JSON and HTML keep all of it)."""
+    return text if len(text) <= limit else text[:limit] + f"… (+{len(text) - limit} characters)"
+
+
 def format_text(report: dict) -> list[str]:
     lines = [f"diff {report['old']} -> {report['new']}: {report['changes']} change(s)"]
     for code in report["editions_added"]:
@@ -371,8 +376,8 @@ def format_text(report: dict) -> list[str]:
             state = f" (section {item['section_change']})" if item["section_change"] else ""
             lines.append(f"  text {where} “{item['section']}”{state}:")
             for change in item["changes"]:
-                deleted = f"[-{change['deleted']}-]" if change["deleted"] else ""
-                inserted = f"{{+{change['inserted']}+}}" if change["inserted"] else ""
+                deleted = f"[-{_clip(change['deleted'])}-]" if change["deleted"] else ""
+                inserted = f"{{+{_clip(change['inserted'])}+}}" if change["inserted"] else ""
                 text = f"…{change['before']}{deleted}{inserted}{change['after']}…"
                 lines.append("    " + " ".join(text.split("\n")))
         for tag in edition["tags"]:

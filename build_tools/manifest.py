@@ -195,6 +195,18 @@ def _without_approval(text: bytes) -> object:
     return document
 
 
+def _is_source(label: str) -> bool:
+    """Whether a path in the report is one ``input_files`` reads (so both sides are listed alike)."""
+    parts = label.split("/")
+    if any(part.startswith(".") or part == "__pycache__" for part in parts):
+        return False
+    if parts[0] == "templates":
+        return len(parts) > 1 and parts[1] not in _UNUSED_TEMPLATES
+    if parts[0] == "translations":
+        return label.endswith(".po")
+    return label == "mkdocs.yml" or parts[0] in ("content", "data") and len(parts) > 1
+
+
 def sources_differing_from(project: Project, revision: str, meta: dict) -> list[str]:
     """The report's source files that differ from ``revision`` (raises ValueError if it cannot tell)."""
     inside = _git(project.root, "rev-parse", "--show-prefix")
@@ -212,8 +224,7 @@ def sources_differing_from(project: Project, revision: str, meta: dict) -> list[
         path = path[len(prefix):] if prefix and path.startswith(prefix) else path
         recorded[path] = info.split()[2]
     current = {label: path for label, path in input_files(project, meta).items() if not label.startswith("toolchain/")}
-    tracked = [label for label in recorded if label in current or label.split("/")[0] in
-               ("content", "data", "templates", "translations") or label == "mkdocs.yml"]
+    tracked = [label for label in recorded if _is_source(label)]
     differing = []
     for label in sorted(set(current) | set(tracked)):
         if label not in recorded or label not in current:
