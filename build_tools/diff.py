@@ -113,13 +113,17 @@ def snapshot_edition(root: str, edition: str) -> EditionSnapshot:
     """Render one edition of the report at ``root`` and keep what a reader sees. Runs in a worker."""
     from .data import load_report_data
     from .site import EditionContext, build_site
+    from .trace import collect_places
 
     project = Project.at(root)
     context = EditionContext(project, edition, load_report_data(project.data_dir))
     with tempfile.TemporaryDirectory(prefix="esg-diff-site-") as tmp:
         build_site(context, Path(tmp) / edition, search=False)
     pages = [PageSnapshot(p.src, p.url, p.title, _page_sections(p.html, p.title)) for p in context.ordered_pages]
-    kpis = {kpi.id: {"name": kpi.name[edition],
+    first_shown: dict[str, str] = {}
+    for place in collect_places(context):
+        first_shown.setdefault(place.kpi, place.url)
+    kpis = {kpi.id: {"name": kpi.name[edition], "url": first_shown.get(kpi.id),
                      "values": {str(year): context.renderer.format_value(kpi, year) for year in sorted(kpi.values)}}
             for kpi in context.data.kpis.values()}
     tags: dict[str, set[str]] = {}
@@ -257,12 +261,12 @@ def compare(old: EditionSnapshot, new: EditionSnapshot) -> dict:
                     "headings": [], "text": [], "tags": [], "explanations": []}
     for kpi_id, kpi in new.kpis.items():
         if kpi_id not in old.kpis:
-            result["kpis_added"].append({"kpi": kpi_id, "name": kpi["name"]})
+            result["kpis_added"].append({"kpi": kpi_id, "name": kpi["name"], "url": kpi["url"]})
             continue
         before = old.kpis[kpi_id]["values"]
         for year in sorted(set(before) | set(kpi["values"])):
             if before.get(year) != kpi["values"].get(year):
-                result["kpi_values"].append({"kpi": kpi_id, "name": kpi["name"], "year": year,
+                result["kpi_values"].append({"kpi": kpi_id, "name": kpi["name"], "year": year, "url": kpi["url"],
                                              "old": before.get(year), "new": kpi["values"].get(year)})
     result["kpis_removed"] = [{"kpi": k, "name": v["name"]} for k, v in old.kpis.items() if k not in new.kpis]
 
@@ -298,9 +302,16 @@ def compare(old: EditionSnapshot, new: EditionSnapshot) -> dict:
                 "section_change": None if (before and after) else ("added" if after else "removed"),
                 "changes": changes_in(segments, edition), "segments": segments})
 
+    urls = {p.src: p.url for p in new.pages}
     for code in sorted(set(old.tags) | set(new.tags)):
         if old.tags.get(code, []) != new.tags.get(code, []):
-            result["tags"].append({"code": code, "old": old.tags.get(code, []), "new": new.tags.get(code, [])})
+            first = next((where for where in new.tags.get(code, []) if where not in old.tags.get(code, [])),
+                         (new.tags.get(code) or [None])[0])
+            url = None
+            if first:
+                src, _, anchor = first.partition("#")
+                url = urls.get(src, "") + (f"#{anchor}" if anchor else "") if src in urls else None
+            result["tags"].append({"code": code, "old": old.tags.get(code, []), "new": new.tags.get(code, []), "url": url})
     for code in sorted(set(old.explanations) | set(new.explanations)):
         if old.explanations.get(code) != new.explanations.get(code):
             result["explanations"].append({"code": code, "old": old.explanations.get(code),

@@ -77,7 +77,7 @@ def test_changed_kpi_value_is_reported_as_each_edition_formats_it(repo, json_rep
     _, old, new = repo
     for edition, unit in (("en", " tCO₂e"), ("zh-Hant", "噸二氧化碳當量")):
         changes = [c for c in json_report[edition]["kpi_values"] if c["kpi"] == KPI]
-        assert changes == [{"kpi": KPI, "name": changes[0]["name"], "year": "2024",
+        assert changes == [{"kpi": KPI, "name": changes[0]["name"], "year": "2024", "url": "environmental/#a1",
                             "old": f"{old:,.1f}{unit}", "new": f"{new:,.1f}{unit}"}]
 
 
@@ -99,7 +99,8 @@ def test_edited_chinese_sentence_is_diffed_character_by_character(json_report):
 def test_moved_tag_and_removed_page_are_reported_in_both_editions(json_report):
     for edition, title in (("en", "Extra page"), ("zh-Hant", "額外頁面")):
         report = json_report[edition]
-        assert {"code": "A3.1", "old": ["environmental.md#a3"], "new": ["environmental.md#a4"]} in report["tags"]
+        assert {"code": "A3.1", "old": ["environmental.md#a3"], "new": ["environmental.md#a4"],
+                "url": "environmental/#a4"} in report["tags"]
         assert report["pages_removed"] == [{"page": "extra.md", "title": title}]
         assert report["pages_added"] == [] and report["kpis_added"] == [] and report["kpis_removed"] == []
 
@@ -157,7 +158,9 @@ def test_html_redline_marks_changes_and_links_to_sections(repo, tmp_path):
             row = section.locator(f'tr[data-kpi="{KPI}"]')
             assert old and f"{old:,.1f}" in row.locator("del").inner_text()
             assert f"{new:,.1f}" in row.locator("ins").inner_text()
-            assert section.locator("li", has_text="A3.1").locator("ins").inner_text() == "environmental.md#a4"
+            tag = section.locator("li", has_text="A3.1")
+            assert tag.locator("ins").inner_text() == "environmental.md#a4"
+            assert tag.locator("a").get_attribute("href").endswith(f"site/{edition}/environmental/index.html#a4")
         change = page.locator('#edition-zh-Hant .change[data-page="environmental.md"][data-anchor="a1"]')
         assert change.locator("del", has_text="步驟").count() == 1 and change.locator("ins", has_text="措施").count() == 1
         assert change.locator(".redline").inner_text().count(NEW_SENTENCE[:2]) >= 1
