@@ -226,6 +226,11 @@ def cmd_diff(args, out, err) -> int:
     except diff.DiffUsageError as exc:
         print(f"esg-report: {exc}", file=err)
         return EXIT_USAGE
+    except diff.SideError as exc:
+        print(f"{exc.label} cannot be rendered, so it cannot be compared:", file=err)
+        for problem in exc.problems:
+            print(f"  {problem}", file=err)
+        return EXIT_FAILED
     if args.format == "json":
         print(diff.to_json(report), file=out)
     else:

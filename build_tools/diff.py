@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .disclosures import HEADING_TAGS, heading_text, parse_fragment, split_number
+from .errors import ReportError
 from .project import Project
 
 _BLOCK_TAGS = {"p", "li", "ul", "ol", "tr", "table", "thead", "tbody", "div", "blockquote", "pre", "caption",
@@ -37,6 +38,14 @@ CONTEXT_TOKENS = 8
 
 class DiffUsageError(Exception):
     """A revision or folder that cannot be compared (the CLI's exit code 2)."""
+
+
+class SideError(Exception):
+    """One side's report cannot be rendered: its problems, located in that side (the CLI's exit code 1)."""
+
+    def __init__(self, label: str, problems: list[str]):
+        super().__init__(label, problems)
+        self.label, self.problems = label, problems
 
 
 # --- one side, rendered ------------------------------------------------------------
@@ -65,6 +74,7 @@ class EditionSnapshot:
     tags: dict[str, list[str]]  # provision code -> ['page.md#anchor', ...]
     explanations: dict[str, str]
     errors: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # the side could not be rendered at all
 
     def page(self, src: str) -> PageSnapshot | None:
         return next((p for p in self.pages if p.src == src), None)
@@ -116,9 +126,14 @@ def snapshot_edition(root: str, edition: str) -> EditionSnapshot:
     from .trace import collect_places
 
     project = Project.at(root)
-    context = EditionContext(project, edition, load_report_data(project.data_dir))
-    with tempfile.TemporaryDirectory(prefix="esg-diff-site-") as tmp:
-        build_site(context, Path(tmp) / edition, search=False)
+    try:
+        context = EditionContext(project, edition, load_report_data(project.data_dir))
+        with tempfile.TemporaryDirectory(prefix="esg-diff-site-") as tmp:
+            build_site(context, Path(tmp) / edition, search=False)
+    except ReportError as exc:
+        return EditionSnapshot(edition, [], {}, {}, {}, failed=[d.format(project.root) for d in exc.diagnostics.items])
+    if context.render_failed:
+        return EditionSnapshot(edition, [], {}, {}, {}, failed=[d.format(project.root) for d in context.problems.errors])
     pages = [PageSnapshot(p.src, p.url, p.title, _page_sections(p.html, p.title)) for p in context.ordered_pages]
     first_shown: dict[str, str] = {}
     for place in collect_places(context):
@@ -161,15 +176,19 @@ def export_revision(project_dir: Path, revision: str, target: Path) -> Path:
     return side
 
 
-def _editions(root: Path) -> list[str]:
+def _editions(root: Path, label: str) -> list[str]:
     from .data import load_report_data
 
-    return list(load_report_data(root / "data").meta["editions"])
+    try:
+        return list(load_report_data(root / "data").meta["editions"])
+    except ReportError as exc:
+        raise SideError(label, [d.format(root) for d in exc.diagnostics.items]) from None
 
 
-def snapshots(old_root: Path, new_root: Path, editions: list[str] | None = None, jobs: int | None = None):
+def snapshots(old_root: Path, new_root: Path, editions: list[str] | None = None, jobs: int | None = None,
+              labels: tuple[str, str] = ("old", "new")):
     """Both sides, every edition rendered (in parallel processes, as the pipeline builds)."""
-    old_editions, new_editions = _editions(old_root), _editions(new_root)
+    old_editions, new_editions = _editions(old_root, labels[0]), _editions(new_root, labels[1])
     wanted = [e for e in new_editions if e in old_editions and (not editions or e in editions)]
     tasks = [(str(root), e) for e in wanted for root in (old_root, new_root)]
     jobs = jobs or min(2, os.cpu_count() or 1)
@@ -178,6 +197,9 @@ def snapshots(old_root: Path, new_root: Path, editions: list[str] | None = None,
             rendered = list(pool.map(snapshot_edition, *zip(*tasks)))
     else:
         rendered = [snapshot_edition(*task) for task in tasks]
+    for index, snapshot in enumerate(rendered):
+        if snapshot.failed:
+            raise SideError(labels[index % 2], snapshot.failed)
     pairs = [(rendered[2 * i], rendered[2 * i + 1]) for i in range(len(wanted))]
     return pairs, {"added": [e for e in new_editions if e not in old_editions],
                    "removed": [e for e in old_editions if e not in new_editions]}
@@ -330,7 +352,7 @@ def count_changes(report: dict) -> int:
 
 def diff_reports(old_root: Path, new_root: Path, old_label: str, new_label: str,
                  editions: list[str] | None = None, jobs: int | None = None) -> dict:
-    pairs, edition_changes = snapshots(old_root, new_root, editions, jobs)
+    pairs, edition_changes = snapshots(old_root, new_root, editions, jobs, (old_label, new_label))
     report = {"old": old_label, "new": new_label, "editions_added": edition_changes["added"],
               "editions_removed": edition_changes["removed"], "editions": [compare(a, b) for a, b in pairs]}
     report["changes"] = count_changes(report)

@@ -172,3 +172,16 @@ def test_html_redline_marks_changes_and_links_to_sections(repo, tmp_path):
         assert "排放物" in page.locator("#a1").inner_text()
         browser.close()
     assert outside == []
+
+
+def test_a_side_that_cannot_be_rendered_is_a_located_error(repo, tmp_path):
+    path, _, _ = repo
+    broken = tmp_path / "broken"
+    shutil.copytree(path, broken, ignore=shutil.ignore_patterns(".git", "site"))
+    chapter = broken / "content" / "en" / "social.md"
+    chapter.write_text(chapter.read_text("utf-8") + "\n{{ kpi('no_such_kpi') }}\n", "utf-8")
+    line = len(chapter.read_text("utf-8").splitlines())
+    code, _, err = run_cli("diff", str(path), str(broken), "--edition", "en")
+    assert code == 1
+    assert f"{broken} cannot be rendered" in err
+    assert f"content/en/social.md:{line}: error: unknown KPI id 'no_such_kpi' [macro]" in err
