@@ -214,6 +214,9 @@ def _approval_notice(project: Project, err) -> None:
 def cmd_diff(args, out, err) -> int:
     from . import diff
 
+    if args.html and not Path(args.html).resolve().parent.is_dir():
+        print(f"esg-report: {args.html}: the folder {Path(args.html).resolve().parent} does not exist", file=err)
+        return EXIT_USAGE
     old, new = Path(args.old), Path(args.new)
     folders = old.is_dir() and new.is_dir() and args.project is None
     project = Project.at(new if folders else (args.project or "."))
@@ -263,9 +266,14 @@ def cmd_trace(args, out, err) -> int:
 def cmd_verify(args, out, err) -> int:
     from .manifest import verify
 
+    import json
+
     manifest = Path(args.manifest)
-    if not manifest.is_file():
-        print(f"esg-report: {manifest}: no such manifest (a build writes site/manifest.json)", file=err)
+    try:
+        if not isinstance(json.loads(manifest.read_text("utf-8")).get("outputs"), dict):
+            raise ValueError("it lists no outputs")
+    except (OSError, ValueError, AttributeError) as exc:
+        print(f"esg-report: {manifest}: not a build manifest (a build writes site/manifest.json): {exc}", file=err)
         return EXIT_USAGE
     project = Project.at(args.project)
     print(f"rebuilding {project.root} in a temporary folder to compare with {manifest} ...", file=err)
