@@ -24,7 +24,7 @@ from .trace import mark_kpi_elements
 
 log = logging.getLogger("build_tools.printing")
 
-#: Options passed to ``weasyprint.HTML.write_pdf``.
+#: Options passed to WeasyPrint's ``render`` and ``write_pdf``.
 PDF_OPTIONS = {
     #: Embed subsets, not whole fonts (harfbuzz-subset when Debian's libharfbuzz-subset0 is present).
     "full_fonts": False,

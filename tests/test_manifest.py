@@ -7,8 +7,6 @@ import subprocess
 
 import pytest
 
-from build_tools.pipeline import build_report
-from build_tools.project import Project
 from support import run_cli
 
 DATA_FILE = "data/kpis/example.yml"
@@ -19,24 +17,20 @@ def sha256(path) -> str:
 
 
 @pytest.fixture(scope="module")
-def built(starter_template, tmp_path_factory):
-    """A starter report built once, with PDFs, into its own site/."""
-    path = tmp_path_factory.mktemp("manifest") / "report"
-    shutil.copytree(starter_template, path)
-    results, problems = build_report(Project.at(path))
-    assert not problems.errors, [d.format() for d in problems.items]
-    return path, json.loads((path / "site" / "manifest.json").read_text("utf-8"))
+def built(starter_template, starter_build):
+    """The session's starter build (with PDFs): its sources, its output folder and its manifest."""
+    output, _, _ = starter_build
+    return starter_template, output, json.loads((output / "manifest.json").read_text("utf-8"))
 
 
 def test_manifest_records_inputs_outputs_fonts_and_versions(built):
-    path, manifest = built
+    path, site, manifest = built
     sources = sorted(p.relative_to(path).as_posix() for p in [*path.glob("content/*/*.md"), *path.glob("data/**/*.yml"),
                                                                path / "mkdocs.yml"])
     assert {label: manifest["inputs"][label] for label in sources} == {label: sha256(path / label) for label in sources}
     assert any(label.startswith("toolchain/templates/print/") for label in manifest["inputs"])
     assert any(label.endswith("zh_Hant/LC_MESSAGES/messages.po") for label in manifest["inputs"])
-    outputs = {p.relative_to(path / "site").as_posix(): sha256(p)
-               for p in [*(path / "site").glob("*/*.pdf"), *(path / "site").glob("*/downloads/*")]}
+    outputs = {p.relative_to(site).as_posix(): sha256(p) for p in [*site.glob("*/*.pdf"), *site.glob("*/downloads/*")]}
     assert manifest["outputs"] == outputs
     assert {"en/esg-report-en.pdf", "zh-Hant/downloads/kpi-locations.csv"} <= set(outputs)
     families = {font["family"] for font in manifest["fonts"]}
@@ -48,28 +42,28 @@ def test_manifest_records_inputs_outputs_fonts_and_versions(built):
     assert manifest["engines"]["mkdocs"] == version("mkdocs")
 
 
-def test_verify_passes_on_the_untouched_tree_and_names_a_changed_data_file(built):
-    path, manifest = built
-    code, out, _ = run_cli("verify", str(path / "site" / "manifest.json"), str(path))
+def test_verify_passes_on_the_untouched_tree_and_names_a_changed_data_file(built, tmp_path):
+    template, site, manifest = built
+    code, out, _ = run_cli("verify", str(site / "manifest.json"), str(template))
     assert code == 0, out
     assert "identical  en/esg-report-en.pdf" in out and "identical  zh-Hant/esg-report-zh-Hant.pdf" in out
     assert "verified" in out
+    path = tmp_path / "report"
+    shutil.copytree(template, path)
     data_file = path / DATA_FILE
     original = data_file.read_bytes()
     position = original.index(b"\n    2023: ") + len(b"\n    2023: ")  # the first digit of a figure
     digit = original[position:position + 1]
     assert digit.isdigit()
     data_file.write_bytes(original[:position] + (b"1" if digit != b"1" else b"2") + original[position + 1:])
-    try:
-        code, out, _ = run_cli("verify", str(path / "site" / "manifest.json"), str(path))
-    finally:
-        data_file.write_bytes(original)
+    code, out, _ = run_cli("verify", str(site / "manifest.json"), str(path))
     assert code == 1
     assert f"input changed: {DATA_FILE}" in out
     assert "different  en/downloads/kpis.csv" in out and "different  en/esg-report-en.pdf" in out
     assert "identical  en/downloads/content-index.csv" in out
     assert "verification failed" in out
-    assert json.loads((path / "site" / "manifest.json").read_text("utf-8")) == manifest  # site/ untouched
+    assert json.loads((site / "manifest.json").read_text("utf-8")) == manifest  # the published build untouched
+    assert not (path / "site").exists()
 
 
 def git(repo, *args):
