@@ -15,6 +15,7 @@ from support import run_cli
 KPI = "ghg_scope1_2"
 OLD_SENTENCE = "發行人訂立的排放目標，以及為達到目標而採取的步驟"
 NEW_SENTENCE = "發行人訂立的減排目標，以及為達到目標而採取的措施"
+OLD_HEADING, NEW_HEADING = "B3 Development and Training", "B3 Development, Training and Growth"
 EXTRA = {"en": "# Extra page { #extra }\n\nThis page goes away in the next draft.\n",
          "zh-Hant": "# 額外頁面 { #extra }\n\n此頁將在下一稿刪除。\n"}
 
@@ -59,7 +60,10 @@ def repo(starter_template, tmp_path_factory):
         text = text.replace('{ #a4 data-disclose="A4 A4.1" }', '{ #a4 data-disclose="A4 A4.1 A3.1" }')
         chapter.write_text(text, "utf-8")
         (path / "content" / edition / "extra.md").unlink()
-    config.write_text(config.read_text("utf-8").replace("  - extra.md\n", ""), "utf-8")
+    nav = config.read_text("utf-8").replace("  - extra.md\n", "")
+    config.write_text(nav.replace("  - environmental.md\n  - social.md\n", "  - social.md\n  - environmental.md\n"), "utf-8")
+    social = path / "content" / "en" / "social.md"
+    social.write_text(social.read_text("utf-8").replace(f"## {OLD_HEADING} ", f"## {NEW_HEADING} "), "utf-8")
     git(path, "commit", "-qam", "second draft")
     assert git(path, "status", "--porcelain") == ""
     return path, old, new
@@ -103,6 +107,16 @@ def test_moved_tag_and_removed_page_are_reported_in_both_editions(json_report):
                 "url": "environmental/#a4"} in report["tags"]
         assert report["pages_removed"] == [{"page": "extra.md", "title": title}]
         assert report["pages_added"] == [] and report["kpis_added"] == [] and report["kpis_removed"] == []
+
+
+def test_heading_change_and_moved_page(json_report):
+    assert json_report["en"]["headings"] == [{"page": "social.md", "anchor": "b3", "url": "social/#b3",
+                                              "old": OLD_HEADING, "new": NEW_HEADING}]
+    assert json_report["zh-Hant"]["headings"] == []
+    for edition in ("en", "zh-Hant"):
+        moved = json_report[edition]["pages_moved"]
+        assert len(moved) == 1 and moved[0]["page"] in ("environmental.md", "social.md")
+        assert {moved[0]["old_position"], moved[0]["new_position"]} == {3, 4}
 
 
 def test_terminal_summary(repo):
