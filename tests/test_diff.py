@@ -16,6 +16,7 @@ KPI = "ghg_scope1_2"
 OLD_SENTENCE = "發行人訂立的排放目標，以及為達到目標而採取的步驟"
 NEW_SENTENCE = "發行人訂立的減排目標，以及為達到目標而採取的措施"
 OLD_HEADING, NEW_HEADING = "B3 Development and Training", "B3 Development, Training and Growth"
+EXPLANATION = {"en": "Covered by the A4 section this year.", "zh-Hant": "本年度於A4一節涵蓋。"}
 EXTRA = {"en": "# Extra page { #extra }\n\nThis page goes away in the next draft.\n",
          "zh-Hant": "# 額外頁面 { #extra }\n\n此頁將在下一稿刪除。\n"}
 
@@ -64,6 +65,8 @@ def repo(starter_template, tmp_path_factory):
     config.write_text(nav.replace("  - environmental.md\n  - social.md\n", "  - social.md\n  - environmental.md\n"), "utf-8")
     social = path / "content" / "en" / "social.md"
     social.write_text(social.read_text("utf-8").replace(f"## {OLD_HEADING} ", f"## {NEW_HEADING} "), "utf-8")
+    (path / "data" / "disclosures.yml").write_text(yaml.safe_dump({"explanations": {"A3.1": EXPLANATION}},
+                                                                   allow_unicode=True), "utf-8")
     git(path, "commit", "-qam", "second draft")
     assert git(path, "status", "--porcelain") == ""
     return path, old, new
@@ -106,6 +109,7 @@ def test_moved_tag_and_removed_page_are_reported_in_both_editions(json_report):
         assert {"code": "A3.1", "old": ["environmental.md#a3"], "new": ["environmental.md#a4"],
                 "url": "environmental/#a4"} in report["tags"]
         assert report["pages_removed"] == [{"page": "extra.md", "title": title}]
+        assert report["explanations"] == [{"code": "A3.1", "old": None, "new": EXPLANATION[edition]}]
         assert report["pages_added"] == [] and report["kpis_added"] == [] and report["kpis_removed"] == []
 
 
@@ -172,7 +176,7 @@ def test_html_redline_marks_changes_and_links_to_sections(repo, tmp_path):
             row = section.locator(f'tr[data-kpi="{KPI}"]')
             assert old and f"{old:,.1f}" in row.locator("del").inner_text()
             assert f"{new:,.1f}" in row.locator("ins").inner_text()
-            tag = section.locator("li", has_text="A3.1")
+            tag = section.locator('li.tag-change[data-code="A3.1"]')
             assert tag.locator("ins").inner_text() == "environmental.md#a4"
             assert tag.locator("a").get_attribute("href").endswith(f"site/{edition}/environmental/index.html#a4")
         change = page.locator('#edition-zh-Hant .change[data-page="environmental.md"][data-anchor="a1"]')
