@@ -51,6 +51,7 @@ def cmd_build(args, out, err) -> int:
     editions = [args.edition] if args.edition else None
     started = time.monotonic()
     output = Path(args.output).resolve() if args.output else None
+    _approval_notice(project, err)
     print(f"building {', '.join(editions or ['all editions'])} of {project.root} ...", file=err)
     results, problems = build_report(project, editions=editions, pdf=not args.no_pdf, jobs=args.jobs, output=output)
     _report(problems, project.root, args.format, err)
@@ -289,6 +290,103 @@ def cmd_export(args, out, err) -> int:
     return EXIT_OK
 
 
+def _approval_notice(project: Project, err) -> None:
+    from .manifest import approval_notice
+
+    notice = approval_notice(project)
+    if notice:
+        print(notice, file=err)
+
+
+def cmd_diff(args, out, err) -> int:
+    from . import diff
+
+    if args.html and not Path(args.html).resolve().parent.is_dir():
+        print(f"esg-report: {args.html}: the folder {Path(args.html).resolve().parent} does not exist", file=err)
+        return EXIT_USAGE
+    old, new = Path(args.old), Path(args.new)
+    folders = old.is_dir() and new.is_dir() and args.project is None
+    project = Project.at(new if folders else (args.project or "."))
+    editions = [args.edition] if args.edition else None
+    try:
+        if folders:
+            report = diff.diff_reports(old.resolve(), new.resolve(), args.old, args.new, editions, args.jobs)
+        else:
+            report = diff.diff_revisions(project.root, args.old, args.new, editions, args.jobs)
+    except diff.DiffUsageError as exc:
+        print(f"esg-report: {exc}", file=err)
+        return EXIT_USAGE
+    except diff.SideError as exc:
+        print(f"{exc.label} cannot be rendered, so it cannot be compared:", file=err)
+        for problem in exc.problems:
+            print(f"  {problem}", file=err)
+        return EXIT_FAILED
+    if args.format == "json":
+        print(diff.to_json(report), file=out)
+    else:
+        print("\n".join(diff.format_text(report)), file=out)
+    if args.html:
+        target = Path(args.html)
+        diff.write_html(report, target, project.site_dir, project)
+        print(f"redline written to {target}", file=err)
+    return EXIT_FAILED if args.exit_code and report["changes"] else EXIT_OK
+
+
+def cmd_trace(args, out, err) -> int:
+    from .data import suggest
+    from .trace import format_trace, load_trace
+
+    project = Project.at(args.project)
+    documents = load_trace(project.site_dir)
+    if not documents:
+        print(f"esg-report: no KPI trace in {project.site_dir}: build the report first (esg-report build)", file=err)
+        return EXIT_FAILED
+    known = {entry["kpi"] for document in documents for entry in document["kpis"]}
+    if args.kpi not in known:
+        print(f"esg-report: unknown KPI id '{args.kpi}' in the last build; {suggest(args.kpi, known) or 'see data/kpis/'}",
+              file=err)
+        return EXIT_FAILED
+    print("\n".join(format_trace(args.kpi, documents)), file=out)
+    return EXIT_OK
+
+
+def cmd_verify(args, out, err) -> int:
+    import json
+
+    from .manifest import verify
+    from .pipeline import build_report
+
+    manifest = Path(args.manifest)
+    try:
+        if not isinstance(json.loads(manifest.read_text("utf-8")).get("outputs"), dict):
+            raise ValueError("it lists no outputs")
+    except (OSError, ValueError, AttributeError) as exc:
+        print(f"esg-report: {manifest}: not a build manifest (a build writes site/manifest.json): {exc}", file=err)
+        return EXIT_USAGE
+    project = Project.at(args.project)
+    print(f"rebuilding {project.root} in a temporary folder to compare with {manifest} ...", file=err)
+    check, problems = verify(manifest, project, build_report)
+    if problems.errors:
+        _report(problems, project.root, "text", err)
+        print("verification failed: the current sources do not build", file=out)
+        return EXIT_FAILED
+    for label, state in check.outputs:
+        print(f"  {state:9}  {label}", file=out)
+    for label, state in check.inputs:
+        print(f"  input {state}: {label}", file=out)
+    for label, state in check.fonts:
+        print(f"  font {state}: {label}", file=out)
+    for name, recorded, now in check.engines:
+        print(f"  engine {name}: {recorded} in the manifest, {now} now", file=out)
+    if check.ok:
+        print("verified: every output is identical to the manifest", file=out)
+        return EXIT_OK
+    different = sum(state != "identical" for _, state in check.outputs)
+    print(f"verification failed: {different} output(s) differ, {len(check.inputs)} input(s) differ from the manifest",
+          file=out)
+    return EXIT_FAILED
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="esg-report", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -366,6 +464,27 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("file", help="the spreadsheet to write (.xlsx or .csv)")
     project_arg(exp)
     exp.set_defaults(func=cmd_export)
+
+    dif = sub.add_parser("diff", help="what changed between two git revisions (or two report folders)")
+    dif.add_argument("old", help="the earlier revision (a tag, branch or commit), or a report folder")
+    dif.add_argument("new", help="the later revision, or a report folder")
+    dif.add_argument("project", nargs="?", default=None, help="report directory inside the repository (default: current)")
+    dif.add_argument("--edition", choices=["en", "zh-Hant"], help="compare one edition only")
+    dif.add_argument("--format", choices=["text", "json"], default="text")
+    dif.add_argument("--html", metavar="FILE", help="also write a self-contained HTML redline")
+    dif.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes (as git diff --exit-code)")
+    dif.add_argument("--jobs", type=int, default=None)
+    dif.set_defaults(func=cmd_diff)
+
+    trc = sub.add_parser("trace", help="every place a KPI is shown (site page, section, PDF page), from the last build")
+    trc.add_argument("kpi", help="the KPI id")
+    project_arg(trc)
+    trc.set_defaults(func=cmd_trace)
+
+    ver = sub.add_parser("verify", help="rebuild and check that the outputs are those recorded in a manifest")
+    ver.add_argument("manifest", help="site/manifest.json of the build to verify")
+    project_arg(ver)
+    ver.set_defaults(func=cmd_verify)
     return parser
 
 

@@ -62,6 +62,7 @@ class KPI:
     min: Decimal | None = None
     source: str | None = None
     boundary: str | None = None
+    assured: bool = False  # independently assured (trace.py, tables.py)
     file: str = ""
     line: int = 0
     value_lines: dict[int, int] = field(default_factory=dict)  # year -> line of its value
@@ -271,6 +272,7 @@ def load_report_data(data_dir: Path) -> ReportData:
                 breakdowns={str(n): list(ids) for n, ids in (raw.get("breakdowns") or {}).items()},
                 min=_to_decimal(raw["min"]) if "min" in raw else None,
                 source=raw.get("source"), boundary=raw.get("boundary"), file=str(kpi_file), line=line,
+                assured=raw.get("assured", False),
             )
             if raw.get("breakdowns"):
                 kpi.breakdown_lines = {str(n): raw["breakdowns"].line_of(n) for n in raw["breakdowns"]}

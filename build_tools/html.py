@@ -18,6 +18,13 @@ from markupsafe import Markup, escape
 #: edition and the disclosure scan leave them out. The engine adapter gives it to its permalinks.
 WEB_ONLY = "web-only"
 
+
+def page_slug(url: str) -> str:
+    """The id of a page in the print document (and the prefix of its sections' ids)."""
+    slug = url.strip("/").replace("/", "-")
+    return slug or "home"
+
+
 # Fragments end up inside Markdown (a chapter's `{{ kpi(...) }}` is in a paragraph), and
 # Python-Markdown still interprets '*', '_', '|', '[' ... inside inline HTML. So text is
 # escaped for HTML and for Markdown in the same single pass: two passes would escape the

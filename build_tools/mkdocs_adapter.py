@@ -37,8 +37,10 @@ log = get_plugin_logger(__name__)
 
 PLUGIN_NAME = "esg-report"
 NOT_FOUND_PAGE = "404.html"
-# Python-Markdown's permalinks keep the class Material styles and get the core's web-only class.
-PERMALINK_CLASS = f"headerlink {html.WEB_ONLY}"
+# Python-Markdown's permalinks ("¶" after each heading) exist on the web only. MkDocs finds them
+# by this exact class (to keep them out of page titles), so the web keeps it and the copy of the
+# page handed to the core gets the core's web-only class beside it.
+PERMALINK = 'class="headerlink"'
 
 
 # --- running MkDocs ------------------------------------------------------------------------
@@ -250,7 +252,8 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
             return f"# {page.file.src_uri}\n"
 
     def on_page_content(self, html_text, page, config, files):
-        self.context.collect_page(page.file.src_uri, page.url, page.title or "", html_text, page.meta)
+        core_copy = html_text.replace(PERMALINK, f'class="headerlink {html.WEB_ONLY}"')
+        self.context.collect_page(page.file.src_uri, page.url, page.title or "", core_copy, page.meta)
         return html_text
 
     def on_env(self, env, config, files):
@@ -273,13 +276,11 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
 
 def _set_heading_ids(config) -> None:
     """Heading ids keep CJK letters, lower case (``pymdownx.slugs``): set here so that mkdocs.yml
-    needs no ``!!python/...`` tag, which MkDocs' loader would execute. Permalinks get the core's
-    web-only class beside the one Material styles."""
+    needs no ``!!python/...`` tag, which MkDocs' loader would execute."""
     from pymdownx.slugs import slugify
 
     toc = config.mdx_configs.setdefault("toc", {})
     toc.setdefault("slugify", slugify(case="lower"))
-    toc["permalink_class"] = PERMALINK_CLASS
 
 
 def _log_problems(problems: Diagnostics, root: Path) -> None:

@@ -25,10 +25,12 @@ from .disclosures import canonical_number, export_csv, export_json
 from .errors import Diagnostic, Diagnostics, ReportError
 from .fileio import neutralise_row
 from .i18n import EDITIONS
+from .manifest import write_manifest
 from .printing import assemble, render_pdf
 from .edition import EditionContext
 from .engine import load_engine
 from .project import Project
+from .trace import check_every_kpi_shown, write_kpi_locations
 
 log = logging.getLogger("build_tools.pipeline")
 
@@ -42,6 +44,7 @@ class EditionResult:
     disclosures: dict[str, list[str]] = field(default_factory=dict)  # page#anchor -> codes
     kpis: dict[str, list[str]] = field(default_factory=dict)  # page -> KPI ids shown on it
     pdf: str | None = None
+    fonts: list[dict] = field(default_factory=list)  # font files in the PDF, for the manifest
 
 
 def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = True, data: ReportData | None = None,
@@ -71,18 +74,22 @@ def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = Tru
     if context.problems.errors:
         return result
     write_downloads(context, out_dir)
+    printed = None
     if pdf:
         log.info("%s: rendering the PDF ...", edition)
         started = time.perf_counter()
         target = out_dir / context.pdf_name
         try:
-            render_pdf(assemble(context, out_dir), out_dir, target, context.problems,
-                       [p for p in context.ordered_pages if p.in_print], report_root=context.project.root)
+            printed = render_pdf(assemble(context, out_dir), out_dir, target, context.problems,
+                                 [p for p in context.ordered_pages if p.in_print], report_root=context.project.root)
             log.info("%s: PDF written (%.1f s, %d kB)", edition, time.perf_counter() - started, target.stat().st_size // 1024)
         except ReportError as exc:
             context.problems.extend(exc.diagnostics)
             return result
         result.pdf = str(target)
+    # review and assurance: where each KPI is shown (trace.py); fonts for the manifest (manifest.py)
+    write_kpi_locations(context, out_dir, printed.anchor_pages if printed else None)
+    result.fonts = printed.fonts if printed else []
     return result
 
 
@@ -182,6 +189,7 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
         for result in results:
             problems.extend(result.problems)
         compare_editions([r for r in results if r.pages], problems, project)
+        check_every_kpi_shown(data, {r.edition: {k for ids in r.kpis.values() for k in ids} for r in results if r.pages}, problems)
         if problems.errors:
             return results, problems
         for code in all_editions:  # keep the last good build of editions not rebuilt now
@@ -196,6 +204,7 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
         not_found = load_engine().NOT_FOUND_PAGE
         if (staging / all_editions[0] / not_found).exists():  # the server's 404 page: the first edition's
             shutil.copy2(staging / all_editions[0] / not_found, staging / not_found)
+        write_manifest(project, data.meta, staging, [r for r in results if r.pages])
         publication.publish()
         for result in results:
             if result.pdf:

@@ -8,6 +8,7 @@ the content index and cross references resolve inside the PDF and show page numb
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import posixpath
 import re
@@ -20,13 +21,14 @@ from lxml import html as lxml_html
 from .disclosures import find_source_line, heading_text, split_number
 from .errors import Diagnostic, Diagnostics, PrintError, collect_logs
 from .fileio import write_atomically
-from .html import WEB_ONLY
+from .html import WEB_ONLY, page_slug
 from .i18n import display_width
 from .macros import INDEX_PLACEHOLDER
+from .trace import mark_kpi_elements
 
 log = logging.getLogger("build_tools.printing")
 
-#: Options passed to ``weasyprint.HTML.write_pdf``.
+#: Options passed to WeasyPrint's ``render`` and ``write_pdf``.
 PDF_OPTIONS = {
     #: Embed subsets, not whole fonts (harfbuzz-subset when Debian's libharfbuzz-subset0 is present).
     "full_fonts": False,
@@ -35,11 +37,6 @@ PDF_OPTIONS = {
     #: Tagged PDF for accessibility (PDF/UA-1 variant of WeasyPrint).
     "pdf_variant": "pdf/ua-1",
 }
-
-
-def page_slug(url: str) -> str:
-    slug = url.strip("/").replace("/", "-")
-    return slug or "home"
 
 
 @dataclass
@@ -82,6 +79,7 @@ def _running_title(text: str, limit: int = 60) -> str:
 def _rewrite_page(page, slugs_by_url: dict[str, str], site_dir: Path) -> tuple[str, list[PrintEntry]]:
     slug = page_slug(page.url)
     root = lxml_html.fragment_fromstring(page.html, create_parent="div")
+    mark_kpi_elements(root)  # numbered before anything is dropped, as the KPI trace numbers them
     for element in root.xpath(f'.//*[contains(concat(" ", @class, " "), " {WEB_ONLY} ")]'):
         element.drop_tree()
     for element in root.xpath(".//*[@id]"):
@@ -154,6 +152,14 @@ def assemble(context, site_dir: Path) -> str:
     )
 
 
+@dataclass
+class PrintedDocument:
+    """What the KPI trace and the build manifest need to know of a written PDF."""
+
+    anchor_pages: dict[str, int]  # id in the print HTML -> 1-based PDF page it landed on
+    fonts: list[dict]  # the font files WeasyPrint embedded: family, weight, style, sha256
+
+
 def _weasyprint_message(pages) -> "callable":
     """WeasyPrint's warnings (an image it cannot load, CSS it ignores), located where possible."""
     def translate(record: logging.LogRecord) -> Diagnostic:
@@ -173,7 +179,7 @@ def _weasyprint_message(pages) -> "callable":
 
 
 def render_pdf(print_html: str, base_url: Path, target: Path, problems: Diagnostics | None = None,
-               pages=(), report_root: Path | None = None) -> None:
+               pages=(), report_root: Path | None = None) -> PrintedDocument:
     """Write the PDF to ``target`` (via a temporary file, so a failure never leaves half a PDF).
 
     WeasyPrint's warnings are added to ``problems`` (so ``--strict`` fails on them).
@@ -192,9 +198,23 @@ def render_pdf(print_html: str, base_url: Path, target: Path, problems: Diagnost
 
     try:
         with collect_logs(collected, "weasyprint", _weasyprint_message(pages)):
-            document = weasyprint.HTML(string=print_html, base_url=str(base_url), url_fetcher=fetcher)
+            # render() then write_pdf() is what HTML.write_pdf does; kept apart to read the pages' anchors.
+            document = weasyprint.HTML(string=print_html, base_url=str(base_url), url_fetcher=fetcher).render(**PDF_OPTIONS)
             write_atomically(target, write)
     except PrintError:
         raise
     except Exception as exc:  # WeasyPrint raises many types; the writer needs one located message
         raise PrintError(f"the PDF {target.name} could not be written: {exc}") from exc
+    anchor_pages = {}
+    for number, page in enumerate(document.pages, start=1):
+        for anchor in page.anchors:
+            anchor_pages.setdefault(anchor, number)
+    return PrintedDocument(anchor_pages, _embedded_fonts(document))
+
+
+def _embedded_fonts(document) -> list[dict]:
+    fonts = {}
+    for font in document.fonts.values():
+        digest = hashlib.sha256(bytes(font.file_content)).hexdigest()
+        fonts[(font.family, int(font.weight), int(font.style), digest)] = None
+    return [{"family": f, "weight": w, "style": s, "sha256": d} for f, w, s, d in sorted(fonts)]

@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from .data import KPI
     from .macros import ChapterRenderer
 
+#: The marker of an independently assured KPI (``assured: true`` in data), as in many assured reports.
+ASSURED_MARK = "Δ"
+
 
 def render_kpi_table(renderer: "ChapterRenderer", kpis: list["KPI"], years: list[int], caption: str | None) -> Markup:
     _ = renderer._
@@ -34,6 +37,8 @@ def render_kpi_table(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
         # The parts of a total in the table sit indented under it, breakdown by breakdown.
         classes = ["kpi-part", f"kpi-depth-{depth}"] if depth else []
         rows.append({"kpi": kpi.id, "name": kpi.name[edition], "unit": renderer.fmt.column_unit(kpi.unit),
-                     "cells": cells, "markers": markers, "codes": kpi.disclose, "classes": classes})
-    labels = {"indicator": _("Indicator"), "unit": _("Unit"), "code": _("Code")}
-    return html.render("kpi-table.html", rows=rows, years=years, caption=caption, notes=notes, labels=labels)
+                     "cells": cells, "markers": markers, "codes": kpi.disclose, "classes": classes,
+                     "assured": kpi.assured})
+    labels = {"indicator": _("Indicator"), "unit": _("Unit"), "code": _("Code"), "assured": _("Independently assured")}
+    return html.render("kpi-table.html", rows=rows, years=years, caption=caption, notes=notes, labels=labels,
+                       assured_mark=ASSURED_MARK, any_assured=any(kpi.assured for kpi in kpis))
