@@ -94,10 +94,10 @@ class ChapterRenderer:
             raise RenderError(Diagnostic("error", "jinja.undefined" if "undefined" in str(exc) else "jinja.render",
                                          str(exc), file=str(file), line=_template_line(exc),
                                          hint="macros: kpi, change, kpi_table, kpi_chart, content_index; "
-                                              "see docs/authoring-guide.md")) from None
+                                              "see docs/authoring-guide.md, 'Figures come from data'")) from None
         except (TypeError, ValueError) as exc:
             raise RenderError(Diagnostic("error", "macro", f"bad macro call: {exc}", file=str(file),
-                                         line=_template_line(exc), hint="see the macro reference in docs/authoring-guide.md")) from None
+                                         line=_template_line(exc), hint="see docs/authoring-guide.md, 'Figures come from data'")) from None
 
     # --- macros -----------------------------------------------------------------
     def _kpi(self, kpi_id) -> KPI:
@@ -174,7 +174,7 @@ class ChapterRenderer:
 
     def materiality_matrix(self) -> str:
         if not self.data.materiality:
-            raise MacroError("materiality_matrix() needs data/materiality.yml", "see docs/authoring-guide.md")
+            raise MacroError("materiality_matrix() needs data/materiality.yml", "see docs/reference/materiality.md")
         return render_materiality(self, self.data.materiality)
 
     def _select(self, group_or_ids) -> list[KPI]:
