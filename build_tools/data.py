@@ -204,7 +204,7 @@ def _validate_schema(document, schema_name: str, file: Path, problems: Diagnosti
             f"{where}: {message}",
             file=str(file),
             line=line_for_path(document, list(error.absolute_path)),
-            hint=f"see the field reference in docs/authoring-guide.md ({schema_name})",
+            hint=f"see the field reference in docs/reference/{schema_name.removesuffix('.schema.json')}.md",
         )
     return ok
 

@@ -78,7 +78,7 @@ class ChapterRenderer:
             raise located(getattr(exc, "code", "macro"), str(exc), exc, exc.hint) from None
         except TemplateError as exc:
             raise located("jinja.undefined" if "undefined" in str(exc) else "jinja.render", str(exc), exc,
-                          "macros: kpi, change, kpi_table, kpi_chart, content_index; see docs/authoring-guide.md") from None
+                          "macros: kpi, change, kpi_table, kpi_chart, content_index; see docs/authoring-guide.md, 'Figures come from data'") from None
         except ZeroDivisionError as exc:
             raise located("jinja.arithmetic", "division by zero", exc, "check the divisor on this line") from None
         except (OverflowError, ArithmeticError) as exc:
@@ -91,7 +91,7 @@ class ChapterRenderer:
             raise located("jinja.limit", f"the page needs more than the {self.env.limits.memory_bytes >> 20} MB "
                           "of memory a chapter may use", exc, "look for text or lists built in a loop") from None
         except (TypeError, ValueError, LookupError) as exc:
-            raise located("macro", f"bad macro call: {exc}", exc, "see the macro reference in docs/authoring-guide.md") from None
+            raise located("macro", f"bad macro call: {exc}", exc, "see docs/authoring-guide.md, 'Figures come from data'") from None
 
     # --- macros -----------------------------------------------------------------
     def _kpi(self, kpi_id) -> KPI:
@@ -176,7 +176,7 @@ class ChapterRenderer:
 
     def materiality_matrix(self) -> Markup:
         if not self.data.materiality:
-            raise MacroError("materiality_matrix() needs data/materiality.yml", "see docs/authoring-guide.md")
+            raise MacroError("materiality_matrix() needs data/materiality.yml", "see docs/reference/materiality.md")
         return render_materiality(self, self.data.materiality)
 
     def _select(self, group_or_ids, macro: str) -> list[KPI]:

@@ -116,7 +116,7 @@ class _Macro:
 
     def __str__(self):
         raise NotCalled(f"'{self._name}' is a macro: call it with ( ), for example {self._name}(…)",
-                        "see the macro reference in docs/authoring-guide.md")
+                        "see docs/authoring-guide.md, 'Figures come from data'")
 
     def __repr__(self):
         return f"<macro {self._name}>"
