@@ -1,4 +1,4 @@
-"""Checks on chapter sources that need no rendering."""
+"""Checks on chapter sources that need no rendering (terminology and punctuation: glossary.py)."""
 
 from __future__ import annotations
 
@@ -96,9 +96,11 @@ def _to_traditional(char: str) -> str:
 
 def check_sources(project: Project, data: ReportData, problems: Diagnostics, editions: list[str]) -> None:
     """The checks that read chapter sources directly (no rendering needed)."""
+    from .glossary import check_glossary
     from .translation import report_problems
 
     typed_numbers(project, data, problems)
     if "zh-Hant" in editions:
         simplified_characters(project, problems)
+        check_glossary(project, data, problems)
     report_problems(project, [e for e in data.meta["editions"] if e in editions], problems)

@@ -24,8 +24,8 @@ def render_kpi_table(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
             remark = (value.note or value.reason) if value else None
             if remark:
                 # Markers go on the indicator, not after the figure, where "2⁽¹⁾" reads as a power.
-                prefix = f"{year}: " if len(years) > 1 else ""
-                notes.append(prefix + escape_text(remark[edition]))
+                note = escape_text(remark[edition])
+                notes.append(_("{year}: {note}").format(year=year, note=note) if len(years) > 1 else note)
                 markers.append(str(len(notes)))
             cells.append(f'<td class="num" data-kpi="{kpi.id}" data-year="{year}">{text}</td>')
         unit = renderer.fmt.unit_label(kpi.unit)
