@@ -18,6 +18,7 @@ from mkdocs.structure.files import File
 
 from .errors import ReportError
 from .project import Project
+from .typesetting import squeeze_punctuation
 from .site import EDITION_ENV, PREVIEW_ENV, EditionContext, edition_links, quiet_jieba, traditional_jieba_dictionary
 
 log = get_plugin_logger(__name__)
@@ -106,6 +107,8 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
             return f"# {page.file.src_uri}\n"
 
     def on_page_content(self, html, page, config, files):
+        if self.context.edition.code == "zh-Hant":  # web and print get the same squeezed punctuation
+            html = squeeze_punctuation(html)
         self.context.collect_page(page.file.src_uri, page.url, page.title or "", html, page.meta)
         return html
 
