@@ -253,36 +253,55 @@ def check_pairs(en_path: Path, zh_path: Path, glossary: Glossary, problems: Diag
                              hint=f"check the term against the English, or keep it with <!-- glossary: allow {pair.zh} -->")
 
 
-def check_generated_text(path: Path, renderer, problems: Diagnostics) -> None:
-    """Punctuation in what the macros of one Chinese page write (captions, legends, labels, names).
+def check_generated_text(path: Path, renderer, glossary: Glossary, problems: Diagnostics) -> None:
+    """Terms and punctuation in what the macros of one Chinese page write (captions, legends, names).
 
     Each ``{{ … }}`` is rendered on its own and its text (and aria-label) checked; a finding is
-    located at the macro call, since that is where a writer can see it come from.
+    located at the macro call, since that is where a writer can see it come from. A call that
+    needs the page around it (inside a ``{% for %}``) is checked in the whole page's output.
     """
     text = path.read_text("utf-8")
     not_rendered = [m.span() for m in _CODE_OR_COMMENT.finditer(text)]
+    in_context: tuple[int, int] | None = None
+    seen: set[str] = set()  # one finding per text, even where a page renders it twice
     for match in _JINJA_EXPRESSION.finditer(text):
         if not match.group(0).strip("{} ").startswith(_GENERATING_MACROS):
             continue  # kpi() and change() write figures and catalog words, checked with the catalogs
         if any(s <= match.start() < e for s, e in not_rendered):
             continue
+        where = _line_col(text, match.start())
         try:
             output = renderer.render(match.group(0), path)
         except RenderError:
-            continue  # the build reports the macro's own error
-        line = text.count("\n", 0, match.start()) + 1
-        col = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
-        seen: set[str] = set()
-        for piece in generated_strings(output):
-            for finding in punctuation_findings(piece, set()):
-                key = f"{finding.message}{piece}"
-                if key in seen:
-                    continue
-                seen.add(key)
-                problems.warning(finding.code, f"{finding.message} in the text this macro generates: “{piece.strip()[:60]}”",
-                                 file=str(path), line=line, col=col,
-                                 hint="the text comes from data/ (names), translations/*.po (UI strings) or the "
-                                      "toolchain; correct it there")
+            in_context = in_context or where
+            continue
+        _report_generated(generated_strings(output), path, where, glossary, problems, seen)
+    if in_context:
+        try:
+            page = lxml_html.fragment_fromstring(renderer.render(text, path), create_parent="div")
+        except (RenderError, ValueError):
+            return  # the build reports the page's own error
+        blocks = page.xpath('//figure | //*[contains(concat(" ", @class, " "), " kpi-table-wrap ")]')
+        pieces = [s for block in blocks for s in generated_strings(lxml_html.tostring(block, encoding="unicode"))]
+        _report_generated(pieces, path, in_context, glossary, problems, seen)
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _report_generated(pieces: list[str], path: Path, where: tuple[int, int], glossary: Glossary,
+                      problems: Diagnostics, seen: set[str]) -> None:
+    for piece in pieces:
+        for finding in term_findings(piece, glossary, set()) + punctuation_findings(piece, set()):
+            key = f"{finding.message}{piece}"
+            if key in seen:
+                continue
+            seen.add(key)
+            problems.warning(finding.code, f"{finding.message} in the text this macro generates: “{piece.strip()[:60]}”",
+                             file=str(path), line=where[0], col=where[1],
+                             hint="the text comes from data/ (names), translations/*.po (UI strings) or the "
+                                  "toolchain; correct it there")
 
 
 def generated_strings(output: str) -> list[str]:
@@ -314,7 +333,7 @@ def check_glossary(project: Project, data, problems: Diagnostics, chinese: str =
     for zh_path in sorted(zh_dir.rglob("*.md")):
         check_chinese_page(zh_path, glossary, problems)
         if renderer is not None:
-            check_generated_text(zh_path, renderer, problems)
+            check_generated_text(zh_path, renderer, glossary, problems)
         en_path = en_dir / zh_path.relative_to(zh_dir) if en_dir else None
         if en_path is not None and en_path.exists():
             check_pairs(en_path, zh_path, glossary, problems)

@@ -116,3 +116,15 @@ def test_a_broken_report_glossary_is_a_located_error(starter):
     code, out, _ = run_cli("check", str(starter))
     assert code == 1
     assert "translations/glossary.yml:" in out and "[glossary.file]" in out
+
+
+def test_generated_text_inside_a_loop_is_checked_at_the_loop_s_macro_call(starter):
+    kpis = starter / "data" / "kpis" / "example.yml"
+    kpis.write_text(kpis.read_text("utf-8").replace("zh-Hant: 氮氧化物排放量", "zh-Hant: 氮氧化物排放量!"), "utf-8")
+    zh_page = starter / "content" / "zh-Hant" / "social.md"  # the environmental page has the KPI's own table
+    call = '{{ kpi_table(ids) }}'
+    line = append_line(zh_page, "{% for ids in [['nox_emissions']] %}\n" + call + "\n{% endfor %}") - 1
+    _, findings = glossary_findings(starter)
+    loop = [f for f in findings if f["line"] == line]
+    assert [(f["code"], f["col"]) for f in loop] == [("glossary.punctuation", 1)]
+    assert "'!'" in loop[0]["message"]
