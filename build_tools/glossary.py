@@ -264,6 +264,7 @@ def check_generated_text(path: Path, renderer, glossary: Glossary, problems: Dia
     not_rendered = [m.span() for m in _CODE_OR_COMMENT.finditer(text)]
     in_context: tuple[int, int] | None = None
     seen: set[str] = set()  # one finding per text, even where a page renders it twice
+    covered: set[str] = set()  # texts checked at their own call, with that line's allowances
     for match in _JINJA_EXPRESSION.finditer(text):
         if not match.group(0).strip("{} ").startswith(_GENERATING_MACROS):
             continue  # kpi() and change() write figures and catalog words, checked with the catalogs
@@ -275,14 +276,17 @@ def check_generated_text(path: Path, renderer, glossary: Glossary, problems: Dia
         except RenderError:
             in_context = in_context or where
             continue
-        _report_generated(generated_strings(output), path, where, glossary, problems, seen)
+        pieces = generated_strings(output)
+        covered.update(pieces)
+        _report_generated(pieces, path, where, glossary, problems, seen)
     if in_context:
         try:
             page = lxml_html.fragment_fromstring(renderer.render(text, path), create_parent="div")
         except (RenderError, ValueError):
             return  # the build reports the page's own error
         blocks = page.xpath('//figure | //*[contains(concat(" ", @class, " "), " kpi-table-wrap ")]')
-        pieces = [s for block in blocks for s in generated_strings(lxml_html.tostring(block, encoding="unicode"))]
+        pieces = [s for block in blocks for s in generated_strings(lxml_html.tostring(block, encoding="unicode"))
+                  if s not in covered]
         _report_generated(pieces, path, in_context, glossary, problems, seen)
 
 
@@ -292,8 +296,10 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
 
 def _report_generated(pieces: list[str], path: Path, where: tuple[int, int], glossary: Glossary,
                       problems: Diagnostics, seen: set[str]) -> None:
+    # A marker on the macro call's line allows what the call generates (text a writer cannot edit).
+    allowed = _allowed_on(path.read_text("utf-8").splitlines()[where[0] - 1])
     for piece in pieces:
-        for finding in term_findings(piece, glossary, set()) + punctuation_findings(piece, set()):
+        for finding in term_findings(piece, glossary, allowed) + punctuation_findings(piece, allowed):
             key = f"{finding.message}{piece}"
             if key in seen:
                 continue
