@@ -183,7 +183,7 @@ def punctuation_findings(line: str, allowed: set[str]) -> list[Finding]:
             continue
         if char in _HALF_TO_FULL:
             found.append(Finding("glossary.punctuation", f"half-width '{char}' in Chinese text: use '{_HALF_TO_FULL[char]}'",
-                                 index + 1, f"write {_HALF_TO_FULL[char]}, or keep it with <!-- glossary: allow {char} -->"))
+                                 index + 1, f"write '{_HALF_TO_FULL[char]}' instead, or keep it with <!-- glossary: allow {char} -->"))
         else:
             found.append(Finding("glossary.quotes", f"quotation mark {char} in Chinese text: use 「」 (『』 inside 「」)",
                                  index + 1, f"write 「…」, or keep it with <!-- glossary: allow {char} -->"))
