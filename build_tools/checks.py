@@ -1,4 +1,4 @@
-"""Checks on chapter sources that need no rendering."""
+"""Checks on chapter sources that need no rendering (terminology and punctuation: glossary.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import opencc
 
 from .data import ReportData
 from .errors import Diagnostics
-from .i18n import get_edition
+from .i18n import get_edition, source_edition
 from .project import Project
 from .sandbox import read_chapter
 
@@ -98,10 +98,12 @@ def _to_traditional(char: str) -> str:
 
 def check_sources(project: Project, data: ReportData, problems: Diagnostics, editions: list[str]) -> None:
     """The checks that read chapter sources directly (no rendering needed)."""
+    from .glossary import check_glossary
     from .translation import report_problems
 
     typed_numbers(project, data, problems)
     for edition in editions:
         if get_edition(edition).traditional:
             simplified_characters(project, problems, edition)
+            check_glossary(project, data, problems, edition, source_edition(list(data.meta["editions"])))
     report_problems(project, [e for e in data.meta["editions"] if e in editions], problems)

@@ -24,6 +24,7 @@ from .macros import INDEX_PLACEHOLDER, ChapterRenderer
 from .project import Project
 from .sandbox import read_chapter
 from .templating import template_environment
+from .typesetting import squeeze_punctuation
 
 @dataclass
 class RenderedPage:
@@ -102,6 +103,10 @@ class EditionContext:
         text = self.translations.gettext("This page has not been translated yet; the English text is shown. "
                                          "A build fails until the translation exists.")
         return f'!!! warning "{title}"\n    {text}\n\n'
+
+    def typeset(self, page_html: str) -> str:
+        """The edition's typesetting of a rendered page (Chinese punctuation squeezing)."""
+        return squeeze_punctuation(page_html) if self.edition.squeeze_punctuation else page_html
 
     def collect_page(self, src: str, url: str, title: str, html: str, meta: dict) -> None:
         root = parse_fragment(html)  # parsed once for both the checks and the disclosure scan

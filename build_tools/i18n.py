@@ -34,6 +34,7 @@ class Edition:
     unit_space: bool = True  # "1,075 suppliers" vs "1,075家"
     search_dictionary: str | None = None  # a word list for the site search's segmenter ("zh-hk": jieba in HK characters)
     traditional: bool = False  # Simplified-only characters are errors in this edition's text
+    squeeze_punctuation: bool = False  # consecutive full-width marks set at half width (typesetting.py)
 
 
 #: Every edition the toolchain knows; a report picks its editions (and their order) in data/report.yml.
@@ -41,7 +42,7 @@ class Edition:
 EDITIONS: dict[str, Edition] = {
     "en": Edition("en", "en", "en", "en", None, "English"),
     "zh-Hant": Edition("zh-Hant", "zh_Hant_HK", "zh-Hant", "zh-Hant", "zh_Hant", "繁體中文", unit_space=False,
-                       search_dictionary="zh-hk", traditional=True),
+                       search_dictionary="zh-hk", traditional=True, squeeze_punctuation=True),
 }
 
 

@@ -252,6 +252,7 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
             return f"# {page.file.src_uri}\n"
 
     def on_page_content(self, html_text, page, config, files):
+        html_text = self.context.typeset(html_text)  # the web and the print get the same typesetting
         core_copy = html_text.replace(PERMALINK, f'class="headerlink {html.WEB_ONLY}"')
         self.context.collect_page(page.file.src_uri, page.url, page.title or "", core_copy, page.meta)
         return html_text

@@ -30,8 +30,7 @@ def render_kpi_table(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
             remark = renderer.fmt.remark(value, year) if value else None
             if remark:
                 # Markers go on the indicator, not after the figure, where "2⁽¹⁾" reads as a power.
-                prefix = f"{year}: " if len(years) > 1 else ""
-                notes.append(prefix + remark)
+                notes.append(_("{year}: {note}").format(year=year, note=remark) if len(years) > 1 else remark)
                 markers.append(len(notes))
             cells.append({"year": year, "text": renderer.format_value(kpi, year, unit=False) if value else "–"})
         # The parts of a total in the table sit indented under it, breakdown by breakdown.

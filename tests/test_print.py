@@ -1,16 +1,20 @@
 """The PDF editions read back with real readers (poppler, pypdf): fonts, links, outline, metadata."""
 
 import datetime as dt
+import html
 import json
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import weasyprint
 from pypdf import PdfReader
 
 from build_tools.i18n import EDITIONS as EDITION_REGISTRY, load_translations
 from build_tools.project import TOOLCHAIN_ROOT
+from build_tools.typesetting import squeeze_punctuation
 from support import (page_number_links, page_starting_with, pdf_fonts, pdf_footers, pdf_links, pdf_outline, pdf_pages_text, pdf_text,
                      report_meta, squash)
 
@@ -101,11 +105,61 @@ def test_metadata_language_and_tags(built, edition, lang):
     assert info.creation_date.date() == info.modification_date.date() == approved
 
 
+def typeset_lines(pdf) -> list[str]:
+    """Each printed line's text, left to right, from the word boxes.
+
+    Read from geometry rather than poppler's reading order: squeezed punctuation overlaps the
+    em box of its neighbour, and poppler's text layout then splits one printed line in several.
+    """
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    lines = []
+    for page in out.split("<page ")[1:]:
+        rows: dict[float, list[tuple[float, str]]] = {}
+        for x_min, y_max, word in re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="[\d.]+" yMax="([\d.]+)">(.*?)</word>', page):
+            key = next((k for k in rows if abs(k - float(y_max)) < 1.5), float(y_max))
+            rows.setdefault(key, []).append((float(x_min), html.unescape(word)))
+        lines += ["".join(w for _, w in sorted(words)) for _, words in sorted(rows.items())]
+    return lines
+
+
 def test_no_chinese_line_starts_with_closing_punctuation(built):
     pdfs = built.pdfs
-    lines = pdf_text(pdfs["zh-Hant"], layout=True).splitlines()
-    bad = [line for line in lines if re.match(r"^\s*[。，、」）：；！？]", line)]
+    lines = typeset_lines(pdfs["zh-Hant"])
+    assert len(lines) > 20
+    bad = [line for line in lines if re.match(r"^[。，、」』）》：；！？]", line)]
     assert not bad, bad[:5]
+
+
+def test_chinese_pdf_has_no_slanted_cjk_face(sample_build):
+    _, pdfs, _ = sample_build
+    names = [f["name"] for f in pdf_fonts(pdfs["zh-Hant"])]
+    assert any("CJK-TC" in name for name in names), names
+    assert not [n for n in names if "CJK" in n and re.search("Oblique|Italic", n)], names
+
+
+def _printed_width(body: str) -> float:
+    """Width in pt of ``body`` set at 20pt in the Chinese print stylesheet, measured in the PDF
+    from the end of a marker before it to the start of a marker after it."""
+    css = (TOOLCHAIN_ROOT / "templates" / "print" / "print.css").read_text("utf-8")
+    page = (f'<html lang="zh-Hant"><head><style>{css}\np {{ font-size: 20pt; text-align: left; }}</style></head>'
+            f'<body><p><span style="margin-right: 10pt">A</span>{body}<span style="margin-left: 10pt">X</span></p></body></html>')
+    pdf = weasyprint.HTML(string=page).write_pdf()
+    out = subprocess.run(["pdftotext", "-bbox", "-", "-"], input=pdf, check=True, capture_output=True).stdout.decode()
+    words = {w: (float(a), float(b)) for a, b, w in re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)"[^>]*>(.*?)</word>', out)}
+    return (words["X"][0] - 10) - (words["A"][1] + 10)
+
+
+def test_consecutive_full_width_punctuation_is_set_at_half_width(sample_build):
+    reference = "（「ESG」）"
+    full = _printed_width(reference)
+    squeezed = _printed_width(squeeze_punctuation(reference))
+    latin = _printed_width("ESG")
+    assert full == pytest.approx(latin + 4 * 20, abs=0.1)  # four full-width marks of 1 em
+    assert squeezed == pytest.approx(full - 2 * 10, abs=0.1)  # 「 and 」 at half an em: （「 and 」） close up
+    assert _printed_width(squeeze_punctuation("報告。」好")) == pytest.approx(4.5 * 20, abs=0.1)
+    site, _, _ = sample_build  # and the Chinese edition is set that way
+    page = (site / "zh-Hant" / "highlights" / "index.html").read_text("utf-8")
+    assert '<span class="cjk-run">錄<span class="cjk-half">」</span><span class="cjk-half">）</span>' in page
 
 
 def test_running_header_and_page_numbers(built):

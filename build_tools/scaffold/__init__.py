@@ -225,7 +225,8 @@ def _pages(framework: Framework, examples: dict, edition: str) -> dict[str, str]
             tagged = [p.code for p in provisions if p.code not in examples]
             lines.append(f"## {aspect['title'][edition]} {{ #{aspect_id.lower()} data-disclose=\"{' '.join(tagged)}\" }}\n")
             lines.append(t["describe"] + "\n")
-            lines.extend(f"- {p.code}: {p.description[edition]}" for p in provisions if p.code in tagged)
+            colon = "：" if edition == "zh-Hant" else ": "  # full-width after a code in Chinese text
+            lines.extend(f"- {p.code}{colon}{p.description[edition]}" for p in provisions if p.code in tagged)
             kpi_ids = [examples[p.code]["id"] for p in provisions if p.code in examples]
             if kpi_ids:
                 lines.append(f"\n{{{{ kpi_table({kpi_ids!r}) }}}}\n")
