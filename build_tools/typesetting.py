@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import re
 
+from markupsafe import Markup
+
+from . import html
+
 OPENING = "（「『《〈【〔［｛"
 CLOSING = "）」』》〉】〕］｝"
 CENTRED = "。，、：；！？"  # centred in the em box in Traditional Chinese fonts
@@ -67,9 +71,10 @@ def squeeze_punctuation(page_html: str) -> str:
 # centred mark and the one after a run that ends with an opening mark: kept on one line
 # (white-space: nowrap), since WeasyPrint may break a line between two inline boxes where it
 # would not break the plain text, and a line must not start with 」 or end with 「.
-_RUN = re.compile(f"[^\\s{re.escape(OPENING + CLOSING + CENTRED)}]?"
+# (';' and '&' are never taken as that character: they end or start an entity such as &amp;.)
+_RUN = re.compile(f"[^\\s;{re.escape(OPENING + CLOSING + CENTRED)}]?"
                   f"[{re.escape(OPENING + CLOSING + CENTRED)}]{{2,}}"
-                  f"(?:(?<=[{re.escape(OPENING)}])[^\\s{re.escape(OPENING + CLOSING + CENTRED)}])?")
+                  f"(?:(?<=[{re.escape(OPENING)}])[^\\s&{re.escape(OPENING + CLOSING + CENTRED)}])?")
 
 
 def _mark_run(match: re.Match) -> str:
@@ -77,5 +82,6 @@ def _mark_run(match: re.Match) -> str:
     marks = halved(text)
     if not marks:
         return text
-    body = "".join(f'<span class="{HALF_CLASS}">{c}</span>' if i in marks else c for i, c in enumerate(text))
-    return f'<span class="{RUN_CLASS}">{body}</span>'
+    # The characters are the page's own text, already escaped: they pass as Markup.
+    return html.render("punctuation-run.html", run_class=RUN_CLASS, half_class=HALF_CLASS,
+                       characters=[(Markup(c), i in marks) for i, c in enumerate(text)])
