@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from build_tools.data import load_report_data, load_units
+from build_tools.i18n import EDITIONS as EDITION_REGISTRY
 from build_tools.errors import DataError
 from build_tools.formatting import Formatter
 from build_tools.i18n import EDITIONS, load_translations
@@ -198,8 +199,11 @@ def _check_quantity(formatter: Formatter, amount: Decimal, unit: str, decimals: 
         with localcontext(prec=max(28, amount.adjusted() + 8)):
             amount = amount / Decimal(style["scale"])
     else:
-        glue = " " if spec.get("space", True) and edition == "en" and spec[edition] else ""
-        assert full == bare + glue + spec[edition]
+        # English agrees in number with the figure as printed ("1 case", "1.0 cases").
+        label = (spec.get("singular") or {}).get(edition) if bare == "1" else None
+        label = label or spec["label"][edition]
+        glue = " " if spec.get("space", True) and EDITION_REGISTRY[edition].unit_space and label else ""
+        assert full == bare + glue + label
     assert parse(bare) == rounded(amount, decimals), (amount, decimals, bare)
     assert shown_decimals(bare) == decimals
     assert bare.startswith("-") == (rounded(amount, decimals) < 0)  # never "-0.0"
@@ -209,12 +213,12 @@ def _check_change(formatter: Formatter, old: Decimal, new: Decimal) -> None:
     _ = TRANSLATIONS[formatter.edition.code].gettext
     text = formatter.change(old, new)
     if old == 0:
-        assert text == _("no change" if new == 0 else "no comparable figure")
+        assert text == _("remained unchanged" if new == 0 else "no comparable figure")  # the verb style, the default
         return
     with localcontext(prec=max(28, abs(new.adjusted() - old.adjusted()) + 60)):
         percent = rounded(abs(new - old) / abs(old) * 100, 1)
     if percent == 0:  # a change too small to show, new == old included
-        assert text == _("no change"), (old, new, text)
+        assert text == _("remained unchanged"), (old, new, text)
         return
     direction = _("increased by {percent}%" if new > old else "decreased by {percent}%")  # the sign, in words
     before, _, after = direction.partition("{percent}")

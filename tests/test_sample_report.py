@@ -132,7 +132,7 @@ def test_simplified_check_catches_a_simplified_character(tmp_path):
 def test_chart_labels_are_text_in_both_pdfs(sample_build, data):
     _, pdfs, _ = sample_build
     kpi = data.kpis["suppliers_mainland_hk_macau_taiwan"]
-    units = yaml.safe_load((TOOLCHAIN_ROOT / "build_tools" / "units.yml").read_text("utf-8"))[kpi.unit]
+    units = yaml.safe_load((TOOLCHAIN_ROOT / "build_tools" / "units.yml").read_text("utf-8"))[kpi.unit]["label"]
     en = squash(pdf_text(pdfs["en"]))
     zh = squash(pdf_text(pdfs["zh-Hant"]))
     assert squash(f"{kpi.name['en']} ({units['en']})") in en
