@@ -157,8 +157,14 @@ class EditionContext:
         return page.html.replace(INDEX_PLACEHOLDER, self.render_index(link_for))
 
 
+# Elements that make a browser load a resource (links to other sites are fine: a reader follows them).
+_LOADS = {"img": "src", "script": "src", "iframe": "src", "video": "src", "audio": "src", "source": "src",
+          "embed": "src", "object": "data", "link": "href"}
+
+
 def check_page_html(root, source: Path, problems: Diagnostics) -> None:
-    """Duplicate anchors and images without a text alternative, located in the chapter."""
+    """Duplicate anchors, images without a text alternative and resources from other hosts,
+    located in the chapter."""
     if root is None:
         return
     seen: set[str] = set()
@@ -177,3 +183,9 @@ def check_page_html(root, source: Path, problems: Diagnostics) -> None:
             problems.warning("content.image-alt", f"image '{src}' has no text alternative",
                              file=str(source), line=find_source_line(source, src.rsplit("/", 1)[-1]),
                              hint="write ![what the image shows](file.png)")
+        loaded = element.get(_LOADS[element.tag], "") if element.tag in _LOADS else ""
+        if loaded.startswith(("http://", "https://", "//")):
+            # The site must work offline and in mainland China: it loads nothing from other hosts.
+            problems.error("content.remote", f"the page would load {loaded} from another host",
+                           file=str(source), line=find_source_line(source, loaded),
+                           hint="put a copy of the file in content/ and link that")

@@ -162,8 +162,12 @@ class PrintedDocument:
 
 def _weasyprint_message(pages) -> "callable":
     """WeasyPrint's warnings (an image it cannot load, CSS it ignores), located where possible."""
-    def translate(record: logging.LogRecord) -> Diagnostic:
+    from .publish import REFUSED
+
+    def translate(record: logging.LogRecord) -> Diagnostic | None:
         message = record.getMessage().splitlines()[0]
+        if REFUSED in message:
+            return None  # reported once, located, by the fetcher's check()
         where = {}
         url = re.search(r"(?:image|stylesheet|resource) at '?([^'\s]+)", message)
         if url:  # point at the chapter that names the file
