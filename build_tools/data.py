@@ -142,7 +142,8 @@ class ReportData:
 
 
 @lru_cache(maxsize=None)
-def _schema(name: str) -> dict:
+def schema(name: str) -> dict:
+    """A JSON schema of build_tools/schemas/ (shared: not to be changed)."""
     return json.loads(resources.files("build_tools").joinpath("schemas", name).read_text("utf-8"))
 
 
@@ -190,7 +191,7 @@ def suggest(word: str, choices) -> str | None:
 
 def _validate_schema(document, schema_name: str, file: Path, problems: Diagnostics) -> bool:
     validator = jsonschema.Draft202012Validator(
-        _schema(schema_name), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+        schema(schema_name), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
     ok = True
     for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):

@@ -17,12 +17,14 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
 
 import jsonschema
 import yaml
 from lxml import html as lxml_html
 
-from .data import ReportData, _schema, suggest
+from .data import ReportData, schema, suggest
 from .errors import DataError, Diagnostic, Diagnostics
 from .fileio import neutralise_row
 from .html import WEB_ONLY
@@ -56,14 +58,16 @@ class Provision:
     unverified: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Framework:
+    """One version of a code, shared read-only by every build in the process (``load_framework`` caches it)."""
+
     id: str
-    name: dict
-    areas: list[dict]
-    aspects: dict[str, dict]
-    levels: dict[str, dict]
-    provisions: dict[str, Provision]
+    name: Mapping
+    areas: tuple[Mapping, ...]
+    aspects: Mapping[str, Mapping]
+    levels: Mapping[str, Mapping]
+    provisions: Mapping[str, Provision]
 
     def codes(self) -> list[str]:
         return list(self.provisions)
@@ -101,11 +105,20 @@ def load_framework(framework_id: str) -> Framework:
     for item in raw["provisions"]:
         provisions[item["code"]] = Provision(
             code=item["code"], level=item["level"], kind=item["kind"], area=item["area"],
-            aspect=item.get("aspect"), description=item["description"], type=item.get("type"),
+            aspect=item.get("aspect"), description=_frozen(item["description"]), type=item.get("type"),
             unverified=item.get("unverified"))
-    return Framework(id=raw["id"], name=raw["name"], areas=raw["areas"],
-                     aspects={a["id"]: a for a in raw.get("aspects", [])}, levels=raw["levels"],
-                     provisions=provisions)
+    return Framework(id=raw["id"], name=_frozen(raw["name"]), areas=tuple(_frozen(a) for a in raw["areas"]),
+                     aspects=MappingProxyType({a["id"]: _frozen(a) for a in raw.get("aspects", [])}),
+                     levels=_frozen(raw["levels"]), provisions=MappingProxyType(provisions))
+
+
+def _frozen(value):
+    """Read-only copies of YAML mappings and lists (a cached framework is shared by every build)."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 # --- where a page discloses ----------------------------------------------------------
@@ -213,7 +226,7 @@ def load_explanations(data_dir: Path, problems: Diagnostics) -> dict[str, dict]:
     document = load_yaml(path)
     if document is None:  # an empty file: nothing explained
         return {}
-    validator = jsonschema.Draft202012Validator(_schema("disclosures.schema.json"))
+    validator = jsonschema.Draft202012Validator(schema("disclosures.schema.json"))
     for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         line = line_for_path(document, list(error.absolute_path)) or 1
