@@ -113,12 +113,14 @@ class ChapterRenderer:
     def _wrap(self, kpi: KPI, text: str, year: int) -> Markup:
         return html.render("kpi-value.html", kpi=kpi.id, year=year, codes=kpi.disclose, text=text)
 
-    def kpi(self, kpi_id, year=None, unit=True, zero=None, words=False, capital=False) -> Markup:
+    def kpi(self, kpi_id, year=None, unit=True, zero=None, words=False, capital=False, text=None) -> Markup:
         """A KPI's value for a year (default: the reporting year), formatted for this edition.
 
-        ``zero`` is the wording used when the value is 0 ("no", "零"); ``words=True`` spells out
-        0 to 10 ("four", ``capital=True`` for "Four" at a sentence start). Either way a
-        sentence keeps the company's wording while the figure still comes from data.
+        ``zero`` is the wording used when the value is 0 ("no", "並無接獲投訴"); ``text`` is the
+        wording otherwise, with ``{value}`` where the figure goes ("共接獲{value}投訴"), for
+        languages whose sentence changes shape with a zero. ``words=True`` spells out 0 to 10
+        ("four", ``capital=True`` for "Four" at a sentence start). Either way a sentence keeps
+        the company's wording while the figure still comes from data.
         """
         kpi, year = self._kpi(kpi_id), self._year(year)
         if year not in kpi.values:
@@ -127,11 +129,14 @@ class ChapterRenderer:
         value = kpi.value(year)
         if zero is not None and value.amount is not None and value.amount == 0:
             return self._wrap(kpi, str(zero), year)
+        shown = self.format_value(kpi, year, unit)
         if words and value.amount is not None:
-            spelled = self.fmt.words(value.amount, capital=bool(capital))
-            if spelled is not None:
-                return self._wrap(kpi, spelled, year)
-        return self._wrap(kpi, self.format_value(kpi, year, unit), year)
+            shown = self.fmt.words(value.amount, capital=bool(capital)) or shown
+        if text is not None:
+            if "{value}" not in str(text):
+                raise MacroError("text= needs {value} where the figure goes", 'for example text="共接獲{value}投訴"')
+            shown = str(text).replace("{value}", shown)
+        return self._wrap(kpi, shown, year)
 
     def change(self, kpi_id, from_year=None, to_year=None, style=None) -> Markup:
         """The change of a KPI between two years in words: style 'verb' ('increased by 5.2%' /
