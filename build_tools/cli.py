@@ -469,7 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     dif.add_argument("old", help="the earlier revision (a tag, branch or commit), or a report folder")
     dif.add_argument("new", help="the later revision, or a report folder")
     dif.add_argument("project", nargs="?", default=None, help="report directory inside the repository (default: current)")
-    dif.add_argument("--edition", choices=["en", "zh-Hant"], help="compare one edition only")
+    dif.add_argument("--edition", choices=list(EDITIONS), help="compare one edition only")
     dif.add_argument("--format", choices=["text", "json"], default="text")
     dif.add_argument("--html", metavar="FILE", help="also write a self-contained HTML redline")
     dif.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes (as git diff --exit-code)")

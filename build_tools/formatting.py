@@ -118,7 +118,7 @@ class Formatter:
         if not with_unit or not label:
             return text
         # Chinese sets a measure word or unit against the figure (1,208名, 5立方米); English spaces it.
-        glue = " " if spec.get("space", True) and self.edition.code == "en" else ""
+        glue = " " if spec.get("space", True) and self.edition.unit_space else ""
         return f"{text}{glue}{label}"
 
     def remark(self, value, year: int) -> str | None:
