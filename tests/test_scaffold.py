@@ -29,7 +29,7 @@ def test_new_with_every_flag_leaves_nothing_of_the_placeholder_company(tmp_path)
     assert code == 0, err
     text = all_text(report)
     resolved = PLACEHOLDER.resolved()
-    for leftover in ("示例", "Example", PLACEHOLDER.company, PLACEHOLDER.company_zh, "RMB", "人民幣",
+    for leftover in ("示例", "Example", *PLACEHOLDER.company.values(), "RMB", "人民幣",
                      resolved.approved, resolved.period_start, resolved.period_end):
         assert leftover not in text, leftover
     assert not re.search(r"(?<![0-9])0000(?![0-9])", text)  # the placeholder stock code, not 1200000
