@@ -95,3 +95,17 @@ def test_new_asks_on_a_terminal_only(tmp_path, monkeypatch):
     meta = yaml.safe_load((tmp_path / "kf" / "data" / "report.yml").read_text("utf-8"))
     assert meta["company"]["short_name"] == {"en": "Kowloon", "zh-Hant": "九龍渡輪"}
     assert (meta["report"]["year"], meta["report"]["approved"]) == (2025, "2026-03-31")
+
+
+def test_the_starter_has_every_text_in_every_edition_of_the_registry():
+    """A new edition in i18n.EDITIONS is scaffolded once texts.yml has its block, with every key."""
+    from importlib import resources
+
+    from build_tools.i18n import EDITIONS
+
+    texts = yaml.safe_load(resources.files("build_tools").joinpath("scaffold", "texts.yml").read_text("utf-8"))
+    assert list(texts) == list(EDITIONS)
+    first = next(iter(texts.values()))
+    for code, block in texts.items():
+        assert block.keys() == first.keys() and block["pages"].keys() == first["pages"].keys(), code
+        assert block["money"].keys() == first["money"].keys(), code

@@ -78,14 +78,17 @@ _AREA_PAGES = {"A": ("environmental.md", "environmental"), "B": ("social.md", "s
 
 def create_report(target: Path, company: str | None = None, year: int | None = None,
                   framework_id: str | None = None, metadata: StarterMetadata | None = None) -> None:
-    """Write a starter report into ``target`` (which must not exist or be empty)."""
+    """Write a starter report into ``target`` (which must not exist or be empty).
+
+    ``company`` is the company's name in the source edition (the first of the metadata's editions).
+    """
     target = Path(target)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ReportError(Diagnostic("error", "new.not-empty", f"{target} exists and is not empty", file=str(target),
                                      hint="name a new folder; `new` never writes over existing files"))
     metadata = metadata or StarterMetadata()
     if company:
-        metadata.company = company
+        metadata.company[source_edition(metadata.editions)] = company
     if year:
         metadata.year = year
     if framework_id:
