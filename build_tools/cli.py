@@ -236,11 +236,15 @@ def cmd_new(args, out, err) -> int:
     target = Path(args.directory)
     publish.check_new_target(target)  # before asking anything: nobody should answer ten questions for nothing
     metadata = StarterMetadata()
+    if args.editions:
+        metadata.editions = list(dict.fromkeys(args.editions))
     parsers = {"stock_code": lambda text: [_stock_code(c) for c in text.split()], "year": _year,
                "period_start": _iso_date, "period_end": _iso_date, "approved": _iso_date}
     interactive = sys.stdin is not None and sys.stdin.isatty()
     for flag, name, question in _NEW_FIELDS:
         given = getattr(args, flag)
+        if isinstance(name, tuple) and name[1] not in metadata.editions:
+            continue  # a text of an edition the report does not have
         if given is None and interactive:
             default = _new_field(metadata.resolved(), name)  # follows earlier answers (short name, period)
             if flag == "stock_code":
@@ -480,6 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--period-end", type=_iso_date, metavar="YYYY-MM-DD")
     new.add_argument("--approved", type=_iso_date, metavar="YYYY-MM-DD", help="date the Board approved the report")
     new.add_argument("--framework", help="disclosure framework id (default hkex-esg-2024)")
+    new.add_argument("--editions", nargs="+", choices=list(EDITIONS), metavar="EDITION",
+                     help=f"the editions to create, the source edition first (default: {' '.join(EDITIONS)})")
     new.set_defaults(func=cmd_new)
 
     imp = sub.add_parser("import", help="fill data/kpis/*.yml from a spreadsheet (.xlsx or .csv)")

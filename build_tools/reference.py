@@ -69,7 +69,9 @@ class _SchemaWalker:
     def type_of(self, node: dict) -> str:
         node, name = self.resolve(node)
         if name == "text":
-            return "text in both languages (`en`, `zh-Hant`)"
+            languages = node.get("required", [])  # the schema's own list: one text per edition
+            return (f"text in {'both languages' if len(languages) == 2 else 'each language'} "
+                    f"({', '.join(f'`{code}`' for code in languages)})")
         if "enum" in node:
             return "one of " + ", ".join(f"`{v}`" for v in node["enum"])
         if "oneOf" in node or "anyOf" in node:

@@ -109,3 +109,18 @@ def test_the_starter_has_every_text_in_every_edition_of_the_registry():
     for code, block in texts.items():
         assert block.keys() == first.keys() and block["pages"].keys() == first["pages"].keys(), code
         assert block["money"].keys() == first["money"].keys(), code
+
+
+def test_new_with_one_edition_creates_only_its_pages_and_checks(tmp_path):
+    from build_tools.i18n import EDITIONS
+
+    last = list(EDITIONS)[-1]  # not the default source edition: the starter's mkdocs.yml follows the choice
+    report = tmp_path / "one"
+    code, _, err = run_cli("new", str(report), "--editions", last)
+    assert code == 0, err
+    assert [p.name for p in (report / "content").iterdir()] == [last]
+    meta = yaml.safe_load((report / "data" / "report.yml").read_text("utf-8"))
+    assert meta["editions"] == [last]
+    assert f"docs_dir: content/{last}\n" in (report / "mkdocs.yml").read_text("utf-8")
+    code, out, err = run_cli("check", str(report), "--strict")
+    assert code == 0, out + err

@@ -52,6 +52,8 @@ class StarterMetadata:
     period_end: str | None = None  # default: 31 December of year
     approved: str | None = None  # default: 31 March after the year
     framework: str = "hkex-esg-2024"
+    # The editions the starter has (content/<code>/); texts in data/ are written in every edition's
+    # language whatever the report's editions, as the data schemas ask.
     editions: list[str] = field(default_factory=lambda: list(EDITIONS))  # the registry's, in its order
 
     def resolved(self) -> "StarterMetadata":
@@ -59,7 +61,7 @@ class StarterMetadata:
         texts = _texts()
         company = {**_placeholders("company"), **self.company}
         short_name, money = {}, {}
-        for code in self.editions:
+        for code in EDITIONS:
             match = re.match(texts[code]["short_name"], company[code])
             short_name[code] = self.short_name.get(code) or (match.group(1) if match else "") or company[code]
             patterns = texts[code]["money"]
@@ -112,8 +114,8 @@ def create_report(target: Path, company: str | None = None, year: int | None = N
     if money_unit not in load_units():
         # A currency the toolchain has no unit for becomes the report's own money unit.
         _write(target / "data" / "units.yml", yaml.safe_dump(
-            {money_unit: {"label": dict.fromkeys(meta.editions, money_unit), "money": True}}, allow_unicode=True))
-    _write(target / "data" / "kpis" / "example.yml", _kpis_yml(examples, meta.year, meta.editions, texts))
+            {money_unit: {"label": dict.fromkeys(EDITIONS, money_unit), "money": True}}, allow_unicode=True))
+    _write(target / "data" / "kpis" / "example.yml", _kpis_yml(examples, meta.year, list(EDITIONS), texts))
     _write(target / "data" / "disclosures.yml", "# Explanations for provisions this report does not disclose.\nexplanations: {}\n")
     for edition in meta.editions:
         pages = _pages(framework, examples, edition, texts[edition])
@@ -163,13 +165,13 @@ def _report_yml(meta: StarterMetadata, texts: dict[str, dict]) -> str:
     year = meta.year
     money = {"scale": meta.money_scale, "decimals": meta.money_decimals}
     data = {
-        "company": {"name": {code: meta.company[code] for code in meta.editions},
-                    "short_name": {code: meta.short_name[code] for code in meta.editions},
+        "company": {"name": {code: meta.company[code] for code in EDITIONS},
+                    "short_name": {code: meta.short_name[code] for code in EDITIONS},
                     "stock_codes": [{"exchange": exchange, "code": code} for exchange, code in meta.stock_codes]},
-        "report": {"title": {code: texts[code]["title"].replace("{year}", str(year)) for code in meta.editions},
+        "report": {"title": {code: texts[code]["title"].replace("{year}", str(year)) for code in EDITIONS},
                    "year": year, "period_start": meta.period_start, "period_end": meta.period_end,
                    "approved": meta.approved, "framework": meta.framework, "currency": meta.currency,
-                   "money": {code: {**money, "pattern": meta.money[code]} for code in meta.editions},
+                   "money": {code: {**money, "pattern": meta.money[code]} for code in EDITIONS},
                    "pdf_name": "esg-report"},
         "editions": list(meta.editions),
     }
