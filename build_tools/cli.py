@@ -168,12 +168,17 @@ def cmd_translations(args, out, err) -> int:
     return EXIT_FAILED if incomplete and args.check else EXIT_OK
 
 
-# `new`'s metadata: flag attribute, StarterMetadata field, question asked on a terminal.
+def _edition_flag(name: str, code: str) -> str:
+    """`new`'s flag attribute for a per-edition text: the first edition's is plain (company, company_zh)."""
+    return name if code == next(iter(EDITIONS)) else f"{name}_{EDITIONS[code].flag}"
+
+
+# `new`'s metadata: flag attribute, StarterMetadata field (and edition code of a per-edition
+# text), question asked on a terminal.
 _NEW_FIELDS = [
-    ("company", "company", "Company name (English)"),
-    ("company_zh", "company_zh", "Company name (Chinese)"),
-    ("short_name", "short_name", "Short name (English)"),
-    ("short_name_zh", "short_name_zh", "Short name (Chinese)"),
+    *((_edition_flag("company", code), ("company", code), f"Company name ({e.language})") for code, e in EDITIONS.items()),
+    *((_edition_flag("short_name", code), ("short_name", code), f"Short name ({e.language})")
+      for code, e in EDITIONS.items()),
     ("stock_code", "stock_codes", "Stock codes, EXCHANGE:CODE separated by spaces"),
     ("currency", "currency", "Reporting currency (HKD, RMB, USD ...)"),
     ("year", "year", "Reporting year"),
@@ -212,19 +217,36 @@ def _year(text: str) -> int:
     return int(text)
 
 
+def _starter_texts() -> dict[str, dict]:
+    """``scaffold/texts.yml``, read without importing the scaffold (and the data layer) for --help."""
+    from importlib import resources
+
+    import yaml
+
+    return yaml.safe_load(resources.files("build_tools").joinpath("scaffold", "texts.yml").read_text("utf-8"))
+
+
+def _new_field(metadata, name: str | tuple[str, str]):
+    return getattr(metadata, name[0])[name[1]] if isinstance(name, tuple) else getattr(metadata, name)
+
+
 def cmd_new(args, out, err) -> int:
     from .scaffold import StarterMetadata, create_report
 
     target = Path(args.directory)
     publish.check_new_target(target)  # before asking anything: nobody should answer ten questions for nothing
     metadata = StarterMetadata()
+    if args.editions:
+        metadata.editions = list(dict.fromkeys(args.editions))
     parsers = {"stock_code": lambda text: [_stock_code(c) for c in text.split()], "year": _year,
                "period_start": _iso_date, "period_end": _iso_date, "approved": _iso_date}
     interactive = sys.stdin is not None and sys.stdin.isatty()
     for flag, name, question in _NEW_FIELDS:
         given = getattr(args, flag)
+        if isinstance(name, tuple) and name[1] not in metadata.editions:
+            continue  # a text of an edition the report does not have
         if given is None and interactive:
-            default = getattr(metadata.resolved(), name)  # follows earlier answers (short name, period)
+            default = _new_field(metadata.resolved(), name)  # follows earlier answers (short name, period)
             if flag == "stock_code":
                 default = " ".join(f"{exchange}:{code}" for exchange, code in default)
             while given is None:
@@ -238,8 +260,14 @@ def cmd_new(args, out, err) -> int:
                 except argparse.ArgumentTypeError as exc:
                     print(f"  {exc}", file=err)
         if given is not None:
-            setattr(metadata, name, given)
-    for name in ("money_en", "money_zh", "money_scale", "money_decimals"):
+            if isinstance(name, tuple):
+                getattr(metadata, name[0])[name[1]] = given
+            else:
+                setattr(metadata, name, given)
+    for code, edition in EDITIONS.items():
+        if getattr(args, f"money_{edition.flag}") is not None:
+            metadata.money[code] = getattr(args, f"money_{edition.flag}")
+    for name in ("money_scale", "money_decimals"):
         if getattr(args, name) is not None:
             setattr(metadata, name, getattr(args, name))
     create_report(target, metadata=metadata)
@@ -437,15 +465,18 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Create a starter report. Metadata not given as flags is asked for on a "
                                      "terminal, and otherwise left at a neutral placeholder to replace in data/report.yml.")
     new.add_argument("directory")
-    new.add_argument("--company", help="company name in English")
-    new.add_argument("--company-zh", help="company name in Chinese")
-    new.add_argument("--short-name", help="short name in English (default: first word of the name)")
-    new.add_argument("--short-name-zh", help="short name in Chinese (default: the name without 有限公司)")
+    for code, edition in EDITIONS.items():
+        new.add_argument("--" + _edition_flag("company", code).replace("_", "-"), help=f"company name in {edition.language}")
+    starter = _starter_texts()
+    for code, edition in EDITIONS.items():
+        new.add_argument("--" + _edition_flag("short_name", code).replace("_", "-"),
+                         help=f"short name in {edition.language} (default: {starter[code]['short_name_help']})")
     new.add_argument("--stock-code", action="append", type=_stock_code, metavar="EXCHANGE:CODE",
                      help="a stock code, e.g. HKEX:6855 (repeat for several listings)")
     new.add_argument("--currency", help="reporting currency code, e.g. HKD, RMB, USD")
-    new.add_argument("--money-en", metavar="PATTERN", type=_money_pattern, help="English money style, e.g. 'HK${amount} million'")
-    new.add_argument("--money-zh", metavar="PATTERN", type=_money_pattern, help="Chinese money style, e.g. '港幣{amount}百萬元'")
+    for edition in EDITIONS.values():
+        new.add_argument(f"--money-{edition.flag}", metavar="PATTERN", type=_money_pattern,
+                         help=f"{edition.language} money style, e.g. '{starter[edition.code]['money']['HKD']}'")
     new.add_argument("--money-scale", type=int, help="divide amounts by this (default 1000000)")
     new.add_argument("--money-decimals", type=int, help="decimals of money amounts (default 1)")
     new.add_argument("--year", type=_year, help="reporting year (default: last year)")
@@ -453,6 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--period-end", type=_iso_date, metavar="YYYY-MM-DD")
     new.add_argument("--approved", type=_iso_date, metavar="YYYY-MM-DD", help="date the Board approved the report")
     new.add_argument("--framework", help="disclosure framework id (default hkex-esg-2024)")
+    new.add_argument("--editions", nargs="+", choices=list(EDITIONS), metavar="EDITION",
+                     help=f"the editions to create, the source edition first (default: {' '.join(EDITIONS)})")
     new.set_defaults(func=cmd_new)
 
     imp = sub.add_parser("import", help="fill data/kpis/*.yml from a spreadsheet (.xlsx or .csv)")
@@ -469,7 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     dif.add_argument("old", help="the earlier revision (a tag, branch or commit), or a report folder")
     dif.add_argument("new", help="the later revision, or a report folder")
     dif.add_argument("project", nargs="?", default=None, help="report directory inside the repository (default: current)")
-    dif.add_argument("--edition", choices=["en", "zh-Hant"], help="compare one edition only")
+    dif.add_argument("--edition", choices=list(EDITIONS), help="compare one edition only")
     dif.add_argument("--format", choices=["text", "json"], default="text")
     dif.add_argument("--html", metavar="FILE", help="also write a self-contained HTML redline")
     dif.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes (as git diff --exit-code)")

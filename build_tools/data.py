@@ -28,7 +28,7 @@ import jsonschema
 import yaml
 
 from .errors import DataError, Diagnostics
-from .yamlsource import SourceMap, line_for_path, load_yaml
+from .yamlsource import line_for_path, load_yaml
 
 
 

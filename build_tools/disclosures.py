@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -226,12 +226,14 @@ def load_explanations(data_dir: Path, problems: Diagnostics) -> dict[str, dict]:
     document = load_yaml(path)
     if document is None:  # an empty file: nothing explained
         return {}
-    validator = jsonschema.Draft202012Validator(schema("disclosures.schema.json"))
+    explanations_schema = schema("disclosures.schema.json")
+    validator = jsonschema.Draft202012Validator(explanations_schema)
+    editions = explanations_schema["$defs"]["text"]["required"]  # an explanation is written in every edition the schema names
     for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         line = line_for_path(document, list(error.absolute_path)) or 1
-        hint = ("write `explanations:` with, under each provision code, an `en:` and a `zh-Hant:` text "
-                "(see docs/authoring-guide.md)")
+        hint = ("write `explanations:` with, under each provision code, a text for each of "
+                f"{', '.join(f'`{code}:`' for code in editions)} (see docs/authoring-guide.md)")
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             allowed = error.schema.get("properties", {})
             extra = [key for key in error.instance if key not in allowed]
@@ -243,7 +245,7 @@ def load_explanations(data_dir: Path, problems: Diagnostics) -> dict[str, dict]:
     if not isinstance(explanations, dict):
         return {}
     return {str(code): dict(text) for code, text in explanations.items()
-            if isinstance(text, dict) and all(isinstance(text.get(lang), str) and text.get(lang) for lang in ("en", "zh-Hant"))}
+            if isinstance(text, dict) and all(isinstance(text.get(lang), str) and text.get(lang) for lang in editions)}
 
 
 def find_source_line(file: Path, needle: str) -> int | None:

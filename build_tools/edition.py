@@ -16,8 +16,7 @@ from .data import ReportData, load_report_data
 from .disclosures import (Framework, Location, PageHeading, build_index, check_codes, check_coverage,
                           find_source_line, load_explanations, parse_fragment, report_framework, reported_locations,
                           scan_page)
-from .errors import Diagnostics, ReportError
-from .fileio import write_atomically
+from .errors import Diagnostics
 from .formatting import Formatter
 from .i18n import EDITIONS, Edition, get_edition, load_translations, source_edition
 from .macros import INDEX_PLACEHOLDER, ChapterRenderer

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import traceback
-from decimal import Decimal
 from pathlib import Path
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
