@@ -290,6 +290,22 @@ def cmd_export(args, out, err) -> int:
     return EXIT_OK
 
 
+# --- the annual cycle (rollover.py) ---------------------------------------------------
+def cmd_rollover(args, out, err) -> int:
+    from .rollover import rollover
+
+    project = Project.at(args.project)
+    result = rollover(project.root, Path(args.new))
+    for line in result.changed:
+        print(f"  data/report.yml: {line}", file=out)
+    print(f"  {result.pending} KPI values for {result.year} pending; {len(result.explanations)} explanations "
+          f"and {len(result.pages)} pages marked for review", file=out)
+    print(f"created the {result.year} report in {args.new}; `esg-report check {args.new}` lists what it still needs",
+          file=out)
+    return EXIT_OK
+# --- end of the annual cycle ---
+
+
 def _approval_notice(project: Project, err) -> None:
     from .manifest import approval_notice
 
@@ -480,6 +496,11 @@ def build_parser() -> argparse.ArgumentParser:
     trc.add_argument("kpi", help="the KPI id")
     project_arg(trc)
     trc.set_defaults(func=cmd_trace)
+
+    rol = sub.add_parser("rollover", help="next year's report from this one: every figure pending, every page to review")
+    project_arg(rol)
+    rol.add_argument("new", metavar="NEWDIR", help="the new report's folder (must not exist)")
+    rol.set_defaults(func=cmd_rollover)
 
     ver = sub.add_parser("verify", help="rebuild and check that the outputs are those recorded in a manifest")
     ver.add_argument("manifest", help="site/manifest.json of the build to verify")

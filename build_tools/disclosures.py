@@ -167,7 +167,8 @@ def _reports(data: ReportData, kpi_id: str) -> bool:
     if kpi is None:
         return True
     value = kpi.value(data.year)
-    return value is not None and value.amount is not None
+    # A pending figure will disclose once it is filled; the draft's warning (data.pending) holds it.
+    return value is not None and (value.amount is not None or value.status == "pending")
 
 
 def parse_fragment(page_html: str):
