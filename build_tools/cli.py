@@ -76,6 +76,8 @@ def cmd_check(args, out, err) -> int:
     _report(problems, project.root, args.format, out)
     if args.format != "json" and not problems.items:
         print("no problems found", file=out)
+    if args.format != "json":
+        _collection_status(project, out)
     return _verdict(problems, args.strict)
 
 
@@ -262,6 +264,7 @@ def _spreadsheet_arg(path: str, err, must_exist: bool) -> Path | None:
 
 
 def cmd_import(args, out, err) -> int:
+    from .collect import import_request, is_request
     from .spreadsheet import import_workbook
 
     project = Project.at(args.project)
@@ -269,6 +272,10 @@ def cmd_import(args, out, err) -> int:
     source = _spreadsheet_arg(args.file, err, must_exist=True)
     if source is None:
         return EXIT_USAGE
+    if is_request(source):  # an owner's pending values (export --pending)
+        filled, waiting = import_request(source, project.data_dir)
+        print(f"filled {filled} pending value(s) from {source}" + (f"; {waiting} left empty" if waiting else ""), file=out)
+        return EXIT_OK
     result = import_workbook(source, project.data_dir)
     for path in result.files:
         state = "wrote" if path in result.changed else "unchanged"
@@ -285,6 +292,16 @@ def cmd_export(args, out, err) -> int:
     target = _spreadsheet_arg(args.file, err, must_exist=False)
     if target is None:
         return EXIT_USAGE
+    if args.pending or args.owner:
+        if not (args.pending and args.owner) or target.suffix.lower() != ".xlsx":
+            print("esg-report: export --pending needs --owner NAME and a .xlsx file", file=err)
+            return EXIT_USAGE
+        from .collect import export_request
+        from .data import load_report_data
+
+        count = export_request(load_report_data(project.data_dir), args.owner, target)
+        print(f"exported {count} pending value(s) of {args.owner} to {target}", file=out)
+        return EXIT_OK
     count = export_workbook(project.data_dir, target)
     print(f"exported {count} KPIs to {target}", file=out)
     return EXIT_OK
@@ -303,6 +320,17 @@ def cmd_rollover(args, out, err) -> int:
     print(f"created the {result.year} report in {args.new}; `esg-report check {args.new}` lists what it still needs",
           file=out)
     return EXIT_OK
+def _collection_status(project: Project, out) -> None:
+    from .collect import collection_status
+    from .data import load_report_data
+    from .errors import DataError
+
+    try:
+        lines = collection_status(load_report_data(project.data_dir))
+    except DataError:
+        return  # the problems are reported above
+    for line in lines:
+        print(line, file=out)
 # --- end of the annual cycle ---
 
 
@@ -479,6 +507,8 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", help="write every KPI to a spreadsheet (.xlsx or .csv) to fill in")
     exp.add_argument("file", help="the spreadsheet to write (.xlsx or .csv)")
     project_arg(exp)
+    exp.add_argument("--pending", action="store_true", help="only pending values (with --owner): a data request")
+    exp.add_argument("--owner", help="the department whose pending values to export (a KPI's owner:, else source:)")
     exp.set_defaults(func=cmd_export)
 
     dif = sub.add_parser("diff", help="what changed between two git revisions (or two report folders)")

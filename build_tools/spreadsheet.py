@@ -44,7 +44,7 @@ COLUMNS = ("group", "group_title_en", "group_title_zh-Hant", "id", "name_en", "n
            "note_en", "note_zh-Hant", "reason_en", "reason_zh-Hant", "breakdowns", "min")
 REQUIRED = ("group", "group_title_en", "group_title_zh-Hant", "id", "name_en", "name_zh-Hant", "unit", "year", "value")
 SHEET = "KPIs"
-STATUSES = ("reported", "not_available", "not_applicable")
+STATUSES = ("reported", "not_available", "not_applicable", "pending")
 MAX_DIGITS = 15  # what a spreadsheet and a YAML float both keep exactly
 LIMIT = Decimal(10) ** 15
 # Bounds for reading a spreadsheet from anyone: a KPI sheet is a few hundred rows of 20 columns,
@@ -147,6 +147,9 @@ def _export_rows(data_dir: Path) -> tuple[list[dict], int]:
                                    file=str(path), line=line, hint="years are written 2024 (1900 to 2099), once each")
                     continue
                 by_year[year] = row = dict(base, year=year, _where=(str(path), line))
+                if isinstance(value, dict) and value.get("status") == "pending":  # to be collected (collect.py)
+                    row["status"] = "pending"
+                    continue
                 if isinstance(value, dict) and "status" in value:
                     row.update({"status": value["status"], "reason_en": value["reason"]["en"],
                                 "reason_zh-Hant": value["reason"]["zh-Hant"]})
@@ -674,6 +677,9 @@ def _read_values(reader: _Reader, kpi: _Kpi) -> dict[int, object]:
         if status not in STATUSES:
             reader.error(number, "status", f"KPI '{kpi.id}': status '{status}' is not one of {', '.join(STATUSES)}",
                          suggest(status, STATUSES) or "leave it empty for a reported figure")
+            continue
+        if status == "pending":  # still to collect: kept as it is
+            values[year] = _Flow(status=status)
             continue
         if status == "reported":
             if _blank(cells.get("value")):
