@@ -28,9 +28,12 @@ from .fileio import neutralise_cell, write_atomically
 from .rollover import _dump, _yaml
 
 SHEET = "Pending"
-COLUMNS = ("id", "name_en", "name_zh-Hant", "unit", "codes", "owner", "year", "last_year", "last_year_value",
-           "value", "note_en", "note_zh-Hant")
-_TO_FILL = ("value", "note_en", "note_zh-Hant")
+
+
+def columns(editions: list[str]) -> list[str]:
+    """The request's columns: context first, then what the owner fills (value, a note per edition)."""
+    return ["id", *(f"name_{e}" for e in editions), "unit", "codes", "owner", "year", "last_year", "last_year_value",
+            "value", *(f"note_{e}" for e in editions)]
 
 
 def owners(data: ReportData) -> Counter:
@@ -59,7 +62,10 @@ def export_request(data: ReportData, owner: str, path: Path) -> int:
     book = Workbook()
     sheet = book.active
     sheet.title = SHEET
-    sheet.append(list(COLUMNS))
+    editions = list(data.meta["editions"])
+    header = columns(editions)
+    to_fill = ["value", *(f"note_{e}" for e in editions)]
+    sheet.append(header)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     rows = 0
@@ -70,12 +76,12 @@ def export_request(data: ReportData, owner: str, path: Path) -> int:
         before = kpi.value(year - 1)
         last = before.amount if before is not None and before.amount is not None else None
         sheet.append([neutralise_cell(str(x)) if isinstance(x, str) else x for x in (
-            kpi.id, kpi.name["en"], kpi.name["zh-Hant"], kpi.unit, " ".join(kpi.disclose), owner, year, year - 1,
-            float(last) if last is not None else None, None, None, None)])
+            kpi.id, *(kpi.name[e] for e in editions), kpi.unit, " ".join(kpi.disclose), owner, year, year - 1,
+            float(last) if last is not None else None, None, *(None for _ in editions))])
         rows += 1
-        for name in _TO_FILL:
-            sheet.cell(row=rows + 1, column=COLUMNS.index(name) + 1).fill = fill
-    column = chr(ord("A") + COLUMNS.index("value"))
+        for name in to_fill:
+            sheet.cell(row=rows + 1, column=header.index(name) + 1).fill = fill
+    column = chr(ord("A") + header.index("value"))
     numbers = DataValidation(type="decimal", operator="between", formula1="-1E15", formula2="1E15", allow_blank=True,
                              error="Type the figure in digits", errorTitle="Not a number")
     numbers.add(f"{column}2:{column}{rows + 1}")
@@ -143,11 +149,11 @@ def import_request(path: Path, data_dir: Path) -> tuple[int, int]:
             documents[kpi.file] = yaml.load(Path(kpi.file).read_text("utf-8"))
         entry = next(k for k in documents[kpi.file]["kpis"] if k["id"] == kpi.id)
         figure = int(amount) if amount == amount.to_integral_value() else float(amount)
-        notes = {"en": row.get("note_en"), "zh-Hant": row.get("note_zh-Hant")}
+        notes = {e: row.get(f"note_{e}") for e in data.meta["editions"]}
         if any(notes.values()):
             if not all(notes.values()):
-                problems.error("import.missing", f"row {number}: KPI '{kpi.id}': a note needs note_en and note_zh-Hant",
-                               **where, hint="write it in both languages")
+                problems.error("import.missing", f"row {number}: KPI '{kpi.id}': a note needs "
+                               f"{' and '.join('note_' + e for e in notes)}", **where, hint="write it in every edition's language")
                 continue
             note = CommentedMap((k, str(v)) for k, v in notes.items())
             note.fa.set_flow_style()
