@@ -320,6 +320,28 @@ def cmd_rollover(args, out, err) -> int:
     print(f"created the {result.year} report in {args.new}; `esg-report check {args.new}` lists what it still needs",
           file=out)
     return EXIT_OK
+def cmd_migrate(args, out, err) -> int:
+    from .migrate import migrate
+
+    project = Project.at(args.project)
+    result = migrate(project.root, args.to, write=not args.check)
+    for change in result.changes:
+        print(f"{change.file.relative_to(project.root)}:{change.line}: {change.old} -> {change.new}", file=out)
+    for move in result.moved:
+        print(f"{move.code} -> {' '.join(move.to)}: {next(iter(move.note.values()), '')}", file=out)
+        if move.related:
+            print(f"    also consider: {', '.join(move.related)}", file=out)
+    if result.new:
+        print(f"new in {result.target}: {', '.join(result.new)}", file=out)
+    if result.open:
+        print(f"still need a section (data-disclose) or an explanation (data/disclosures.yml): {', '.join(result.open)}",
+              file=out)
+    verb = "would change" if args.check else "changed"
+    print(f"{verb} {len(result.files)} file(s) from {result.source} to {result.target}"
+          + (" (--check: nothing written)" if args.check else ""), file=out)
+    return EXIT_OK
+
+
 def _collection_status(project: Project, out) -> None:
     from .collect import collection_status
     from .data import load_report_data
@@ -531,6 +553,12 @@ def build_parser() -> argparse.ArgumentParser:
     project_arg(rol)
     rol.add_argument("new", metavar="NEWDIR", help="the new report's folder (must not exist)")
     rol.set_defaults(func=cmd_rollover)
+
+    mig = sub.add_parser("migrate", help="move the report to another version of its framework (tags, data, explanations)")
+    project_arg(mig)
+    mig.add_argument("--to", required=True, metavar="FRAMEWORK", help="the framework id, e.g. hkex-esg-2025")
+    mig.add_argument("--check", action="store_true", help="say what would change, write nothing")
+    mig.set_defaults(func=cmd_migrate)
 
     ver = sub.add_parser("verify", help="rebuild and check that the outputs are those recorded in a manifest")
     ver.add_argument("manifest", help="site/manifest.json of the build to verify")

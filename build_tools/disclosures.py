@@ -72,7 +72,7 @@ class Framework:
 def known_frameworks() -> list[str]:
     """The framework ids the toolchain has a file for (build_tools/frameworks/<id>.yml)."""
     return sorted(p.name[:-4] for p in resources.files("build_tools").joinpath("frameworks").iterdir()
-                  if p.name.endswith(".yml"))
+                  if p.name.endswith(".yml") and "-to-" not in p.name)  # <a>-to-<b>.yml: a mapping (migrate.py)
 
 
 def report_framework(meta: dict) -> Framework:
@@ -252,7 +252,7 @@ def check_codes(framework: Framework, locations: list[Location], content_dir: Pa
         for code in kpi.disclose:
             if code not in known:
                 problems.error("index.unknown-code", f"KPI '{kpi.id}' discloses '{code}', which is not a provision of {framework.id}",
-                               file=kpi.file, line=kpi.line, hint=suggest(code, known) or f"see the provisions of {framework.id}")
+                               file=kpi.file, line=kpi.line, hint=_history(code, framework.id) or suggest(code, known) or f"see the provisions of {framework.id}")
     kpi_codes = {c for k in data.kpis.values() for c in k.disclose}
     for location in locations:
         if location.code in known or location.code in kpi_codes:
@@ -260,7 +260,15 @@ def check_codes(framework: Framework, locations: list[Location], content_dir: Pa
         file = content_dir / location.page_src
         problems.error("index.unknown-code", f"'{location.code}' is not a provision of {framework.id}",
                        file=str(file), line=find_source_line(file, location.code),
-                       hint=suggest(location.code, known) or f"see the provisions of {framework.id}")
+                       hint=_history(location.code, framework.id) or suggest(location.code, known) or f"see the provisions of {framework.id}")
+
+
+def _history(code: str, framework_id: str) -> str | None:
+    """What a code of another version of the framework became (frameworks/<a>-to-<b>.yml): a code
+    that moved is no typo, and a spelling guess ('A4' -> 'A2.4') would mislead."""
+    from .migrate import history  # migrate.py reads the framework files through this module
+
+    return history(code, framework_id)
 
 
 def check_coverage(framework: Framework, locations: list[Location], explanations: dict[str, dict],
@@ -294,7 +302,7 @@ def check_coverage(framework: Framework, locations: list[Location], explanations
             problems.error("index.unknown-code", f"explanation for '{code}', which is not a provision of {framework.id}",
                            file=str(data_dir / "disclosures.yml"),
                            line=find_source_line(data_dir / "disclosures.yml", f"{code}:"),
-                           hint=suggest(code, framework.provisions) or "remove it")
+                           hint=_history(code, framework.id) or suggest(code, framework.provisions) or "remove it")
 
 
 # --- the index model ---------------------------------------------------------------
