@@ -471,7 +471,7 @@ def _warn_pending(kpis: dict[str, KPI], problems: Diagnostics) -> None:
         owner = kpi.responsible or "no owner"
         problems.warning("data.pending", f"KPI '{kpi.id}': the {year} value is pending ({owner})",
                          file=kpi.file, line=kpi.value_lines.get(year, kpi.line),
-                         hint=f"type the figure (or ask {owner}: esg-report export --pending --owner ...)"
+                         hint=f"type the figure, or ask its owner: esg-report export --pending --owner \"{owner}\" request.xlsx"
                          if kpi.responsible else "type the figure, and name who provides it with `owner:`")
 
 

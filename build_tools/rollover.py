@@ -18,6 +18,7 @@ import datetime as dt
 import io
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,10 +33,10 @@ from .yamlsource import load_yaml
 
 _FRONT_MATTER = re.compile(r"\A---\n(.*?\n)?---\n", re.S)
 _REVIEW = re.compile(r"^review:[ \t]*true[ \t]*$", re.M)
-#: Folders never copied into next year's report: outputs, caches, version control.
-_NOT_COPIED = {"site", "site-review", ".git", ".venv", "__pycache__", ".pytest_cache"}
-#: The marker of a folder an earlier build made (publish.py).
-_SITE_MARKER = ".esg-report-site"
+#: What makes a report (project.py): only these are carried over. Outputs, caches, version control
+#: and anything else in the folder (the sample report's folder is the toolchain's repository) stay behind.
+REPORT_PARTS = ("mkdocs.yml", "content", "data", "templates", "translations")
+_NOT_COPIED = {"__pycache__", ".esg-report-site"}
 
 
 @dataclass
@@ -70,7 +71,7 @@ def _next_year(value) -> str:
 
 
 def _ignore(directory: str, names: list[str]) -> set[str]:
-    return {n for n in names if n in _NOT_COPIED or (Path(directory, n) / _SITE_MARKER).exists()}
+    return {n for n in names if n in _NOT_COPIED}
 
 
 def rollover(source: Path, target: Path) -> Rollover:
@@ -83,13 +84,29 @@ def rollover(source: Path, target: Path) -> Rollover:
         raise ReportError(Diagnostic("error", "rollover.inside", "the new report cannot be inside this year's",
                                      file=str(target), hint="name a folder beside it, e.g. ../esg-2025"))
     data = load_report_data(source / "data")  # a DataError (located) if this year's report is not valid
-    year = data.year + 1
-    shutil.copytree(source, target, ignore=_ignore)
-    result = Rollover(year)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Made beside the target and renamed into place at the end: an interrupted rollover leaves no half report.
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.rollover-", dir=target.parent))
+    try:
+        result = _write_next_year(source, staging, data)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return result
+
+
+def _write_next_year(source: Path, target: Path, data) -> Rollover:
+    for part in REPORT_PARTS:
+        if (source / part).is_dir():
+            shutil.copytree(source / part, target / part, ignore=_ignore)
+        elif (source / part).is_file():
+            shutil.copy2(source / part, target / part)
+    result = Rollover(data.year + 1)
     yaml = _yaml()
     _move_metadata(yaml, target / "data" / "report.yml", data.year, result)
     for kpi_file in sorted((target / "data" / "kpis").glob("*.yml")):
-        _add_pending_year(yaml, kpi_file, year, result)
+        _add_pending_year(yaml, kpi_file, result.year, result)
     _mark_explanations(yaml, target / "data" / "disclosures.yml", result)
     project = Project.at(target)
     for edition in data.meta["editions"]:

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from build_tools.data import load_report_data
 from build_tools.i18n import get_edition, load_translations
 from build_tools.project import TOOLCHAIN_ROOT
-from support import report_meta, run_cli
+from support import pdf_text, report_meta, run_cli
 
 OWNER = "Procurement Department"
 
@@ -88,18 +88,28 @@ def test_rollover_refuses_an_existing_folder(starter, tmp_path):
 
 
 def test_draft_shows_the_placeholder_in_both_editions(rolled, tmp_path):
+    """In text, tables and charts of the site, and in the PDF, in each edition's language."""
+    data = load_report_data(rolled / "data")
+    first = next(k for k in data.kpis.values() if not k.formula)
+    editions = report_meta(rolled)["editions"]
+    for edition in editions:
+        page = rolled / "content" / edition / "social.md"
+        page.write_text(page.read_text("utf-8") + f"\n{{{{ kpi('{first.id}') }}}}\n\n{{{{ kpi_chart(['{first.id}']) }}}}\n", "utf-8")
     output = tmp_path / "site"
-    code, out, err = run_cli("build", str(rolled), "--no-pdf", "--output", str(output))
+    code, out, err = run_cli("build", str(rolled), "--output", str(output))
     assert code == 0, out + err
-    year = report_meta(rolled)["report"]["year"]
-    for edition in report_meta(rolled)["editions"]:
+    for edition in editions:
         placeholder = catalog_text(edition, "[pending]")
         page = (output / edition / "social" / "index.html").read_text("utf-8")
-        # In tables: the new year's cells, styled.
         cells = re.findall(r'<td class="num kpi-pending" data-kpi="(\w+)" data-year="(\d+)">([^<]*)</td>', page)
-        assert cells and {(int(y), html.unescape(text)) for _, y, text in cells} == {(year, placeholder)}
-    if "zh-Hant" in report_meta(rolled)["editions"]:
-        assert catalog_text("zh-Hant", "[pending]") == "［待定］"
+        assert cells and {(int(y), html.unescape(text)) for _, y, text in cells} == {(data.year, placeholder)}
+        [text] = re.findall(rf'<span class="kpi kpi-pending" data-kpi="{first.id}" data-year="{data.year}"[^>]*>([^<]*)</span>', page)
+        assert html.unescape(text) == placeholder
+        [mark] = re.findall(r'<text [^>]*class="chart-value kpi-pending"[^>]*>([^<]*)</text>', page)
+        assert html.unescape(mark) == placeholder
+        pdf = next((output / edition).glob("*.pdf"))
+        assert pdf_text(pdf).count(placeholder) >= len(cells) + 2
+    assert catalog_text(editions[-1], "[pending]") != catalog_text(editions[0], "[pending]")
 
 
 def test_owner_request_round_trip_fills_only_that_owner(rolled, tmp_path):
