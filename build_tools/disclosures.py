@@ -266,8 +266,6 @@ def check_codes(framework: Framework, locations: list[Location], content_dir: Pa
 def _history(code: str, framework_id: str) -> str | None:
     """What a code of another version of the framework became (frameworks/<a>-to-<b>.yml): a code
     that moved is no typo, and a spelling guess ('A4' -> 'A2.4') would mislead."""
-    from .migrate import history  # migrate.py reads the framework files through this module
-
     return history(code, framework_id)
 
 
@@ -369,3 +367,60 @@ def export_csv(framework: Framework, groups: list[IndexGroup], edition: str) -> 
         places = [f"{loc['section']} {loc['title']} ({loc['url']})".strip() for loc in row["locations"]]
         writer.writerow(neutralise_row({**row, "locations": "; ".join(places)}))
     return buffer.getvalue()
+
+
+# --- between versions of a framework (frameworks/<from>-to-<to>.yml; migrate.py rewrites a report) ----
+
+@dataclass(frozen=True)
+class Move:
+    code: str
+    to: tuple[str, ...]
+    note: dict
+    related: tuple[str, ...] = ()
+    unverified: str | None = None
+
+
+@dataclass(frozen=True)
+class Mapping:
+    source: str
+    target: str
+    moved: dict[str, Move]
+
+    def new(self) -> list[str]:
+        """Provisions of the target that are neither kept nor where a moved one went."""
+        before = load_framework(self.source).provisions
+        landed = {code for move in self.moved.values() for code in move.to}
+        return [c for c in load_framework(self.target).provisions if c not in before and c not in landed]
+
+    def rename(self, code: str) -> tuple[str, ...]:
+        return self.moved[code].to if code in self.moved else (code,)
+
+
+@lru_cache(maxsize=None)
+def mappings() -> tuple[Mapping, ...]:
+    folder = resources.files("build_tools").joinpath("frameworks")
+    found = []
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        if path.name.endswith(".yml") and "-to-" in path.name:
+            raw = yaml.safe_load(path.read_text("utf-8"))
+            moved = {m["code"]: Move(m["code"], tuple(m["to"]), m.get("note", {}), tuple(m.get("related", [])),
+                                     m.get("unverified")) for m in raw.get("moved", [])}
+            found.append(Mapping(raw["from"], raw["to"], moved))
+    return tuple(found)
+
+
+def find_mapping(source: str, target: str) -> Mapping | None:
+    return next((m for m in mappings() if (m.source, m.target) == (source, target)), None)
+
+
+def history(code: str, framework_id: str) -> str | None:
+    """What a code that is not in ``framework_id`` became, or is, in the other versions (None: no history)."""
+    for mapping in mappings():
+        if mapping.target == framework_id and code in mapping.moved:
+            move = mapping.moved[code]
+            return (f"{code} of {mapping.source} is {' and '.join(move.to)} in {mapping.target}: "
+                    f"tag {' '.join(move.to)} instead (esg-report migrate --to {mapping.target} does it for the whole report)")
+        if mapping.source == framework_id and code in mapping.new():
+            return (f"{code} is a provision of {mapping.target}, new since {mapping.source}, which this report follows: "
+                    f"move the report with esg-report migrate --to {mapping.target}")
+    return None

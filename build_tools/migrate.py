@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
-import yaml
 from ruamel.yaml.comments import CommentedMap
 
-from .disclosures import known_frameworks, load_framework
+from .disclosures import Mapping, find_mapping, known_frameworks, mappings
 from .errors import Diagnostic, ReportError
 from .fileio import write_atomically
 from .i18n import source_edition
@@ -30,61 +27,6 @@ from .translation import mark_translated, page_status
 from .yamlsource import load_yaml
 
 _TAG = re.compile(r'data-disclose="([^"]*)"')
-
-
-@dataclass(frozen=True)
-class Move:
-    code: str
-    to: tuple[str, ...]
-    note: dict
-    related: tuple[str, ...] = ()
-    unverified: str | None = None
-
-
-@dataclass(frozen=True)
-class Mapping:
-    source: str
-    target: str
-    moved: dict[str, Move]
-
-    def new(self) -> list[str]:
-        """Provisions of the target that are neither kept nor where a moved one went."""
-        before = load_framework(self.source).provisions
-        landed = {code for move in self.moved.values() for code in move.to}
-        return [c for c in load_framework(self.target).provisions if c not in before and c not in landed]
-
-    def rename(self, code: str) -> tuple[str, ...]:
-        return self.moved[code].to if code in self.moved else (code,)
-
-
-@lru_cache(maxsize=None)
-def mappings() -> tuple[Mapping, ...]:
-    folder = resources.files("build_tools").joinpath("frameworks")
-    found = []
-    for path in sorted(folder.iterdir(), key=lambda p: p.name):
-        if path.name.endswith(".yml") and "-to-" in path.name:
-            raw = yaml.safe_load(path.read_text("utf-8"))
-            moved = {m["code"]: Move(m["code"], tuple(m["to"]), m.get("note", {}), tuple(m.get("related", [])),
-                                     m.get("unverified")) for m in raw.get("moved", [])}
-            found.append(Mapping(raw["from"], raw["to"], moved))
-    return tuple(found)
-
-
-def find_mapping(source: str, target: str) -> Mapping | None:
-    return next((m for m in mappings() if (m.source, m.target) == (source, target)), None)
-
-
-def history(code: str, framework_id: str) -> str | None:
-    """What a code that is not in ``framework_id`` became, or is, in the other versions (None: no history)."""
-    for mapping in mappings():
-        if mapping.target == framework_id and code in mapping.moved:
-            move = mapping.moved[code]
-            return (f"{code} of {mapping.source} is {' and '.join(move.to)} in {mapping.target}: "
-                    f"tag {' '.join(move.to)} instead (esg-report migrate --to {mapping.target} does it for the whole report)")
-        if mapping.source == framework_id and code in mapping.new():
-            return (f"{code} is a provision of {mapping.target}, new since {mapping.source}, which this report follows: "
-                    f"move the report with esg-report migrate --to {mapping.target}")
-    return None
 
 
 @dataclass
