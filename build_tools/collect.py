@@ -42,13 +42,17 @@ def owners(data: ReportData) -> Counter:
 
 
 def collection_status(data: ReportData) -> list[str]:
-    """The short status `check` prints: what is still to collect, per owner."""
+    """The short status `check` prints while anything is pending: per owner, the reporting year's
+    typed values filled so far and those still pending."""
     counts = owners(data)
     if not counts:
         return []
-    lines = [f"collection: {sum(counts.values())} value(s) pending for {data.year}"]
-    for owner, count in sorted(counts.items(), key=lambda item: (item[0] is None, item[0] or "")):
-        lines.append(f"  {owner or '(no owner)'}: {count} pending")
+    typed = [k for k in data.kpis.values() if not k.formula and k.value(data.year) is not None]
+    filled = Counter(k.responsible for k in typed if k.value(data.year).status != PENDING)
+    lines = [f"collection for {data.year}: {len(typed) - sum(counts.values())} of {len(typed)} values in, "
+             f"{sum(counts.values())} pending"]
+    for owner in sorted(set(counts) | set(filled), key=lambda o: (o is None, o or "")):
+        lines.append(f"  {owner or '(no owner)'}: {filled[owner]} in, {counts[owner]} pending")
     return lines
 
 

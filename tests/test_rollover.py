@@ -121,7 +121,7 @@ def test_owner_request_round_trip_fills_only_that_owner(rolled, tmp_path):
     text = text.replace(f"- id: {first.id}\n", f"- id: {first.id}\n  owner: {OWNER}\n", 1)
     kpi_file.write_text(text, "utf-8")
     code, out, _ = run_cli("check", str(rolled))
-    assert f"  {OWNER}: 1 pending" in out
+    assert f"  {OWNER}: 0 in, 1 pending" in out
 
     request = tmp_path / "request.xlsx"
     code, out, err = run_cli("export", "--pending", "--owner", OWNER, str(request), str(rolled))
@@ -139,6 +139,25 @@ def test_owner_request_round_trip_fills_only_that_owner(rolled, tmp_path):
     assert str(after.kpis[first.id].value(data.year).amount) == "12.5"
     others = [k for k in after.kpis.values() if not k.formula and k.id != first.id]
     assert all(k.value(data.year).status == "pending" for k in others)
+    code, out, _ = run_cli("check", str(rolled))
+    assert f"  {OWNER}: 1 in, 0 pending" in out
+    assert f"collection for {data.year}: 1 of {len(others) + 1} values in, {len(others)} pending" in out
+
+
+def test_rollover_of_the_sample_report(tmp_path):
+    new = tmp_path / "sample-next"
+    code, out, err = run_cli("rollover", str(TOOLCHAIN_ROOT), str(new))
+    assert code == 0, out + err
+    assert sorted(p.name for p in new.iterdir()) == ["content", "data", "mkdocs.yml", "templates", "translations"]
+    data = load_report_data(TOOLCHAIN_ROOT / "data")
+    code, found = problems(new)
+    assert code == 0, [p for p in found if p["severity"] == "error"]
+    pending = [p for p in found if p["code"] == "data.pending" and p["message"].startswith("KPI")]
+    assert len(pending) == len([k for k in data.kpis.values() if not k.formula])
+    explained = yaml.safe_load((TOOLCHAIN_ROOT / "data" / "disclosures.yml").read_text("utf-8"))["explanations"]
+    assert len([p for p in found if p["code"] == "review.explanation"]) == len(explained)
+    meta = report_meta(new)["report"]
+    assert meta["pdf_name"] == report_meta(TOOLCHAIN_ROOT)["report"]["pdf_name"].replace(str(data.year), str(data.year + 1))
 
 
 def test_filled_and_reviewed_report_builds_strict(rolled, tmp_path):
