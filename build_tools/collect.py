@@ -11,8 +11,11 @@ on a staging copy before anything is written, as spreadsheet.py's import does.
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import tempfile
+import zipfile
+import zlib
 from collections import Counter
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -26,6 +29,7 @@ from .data import PENDING, ReportData, load_report_data, pending_values
 from .errors import DataError, Diagnostic, Diagnostics
 from .fileio import neutralise_cell, write_atomically
 from .rollover import _dump, _yaml
+from .spreadsheet import _inspect_workbook
 
 SHEET = "Pending"
 
@@ -97,23 +101,26 @@ def export_request(data: ReportData, owner: str, path: Path) -> int:
 
 
 def is_request(path: Path) -> bool:
-    """A workbook written by export_request (its one sheet is named 'Pending')."""
+    """A workbook written by export_request (its one sheet is named 'Pending'). Read with zipfile,
+    a bounded look at one small part: openpyxl opens nothing before spreadsheet.py's inspection."""
     if path.suffix.lower() != ".xlsx":
         return False
     try:
-        book = load_workbook(path, read_only=True)
-    except Exception:  # not ours to judge: spreadsheet.py reports a broken workbook with its location
-        return False
-    try:
-        return book.sheetnames == [SHEET]
-    finally:
-        book.close()
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo("xl/workbook.xml")
+            if info.file_size > 1 << 20:
+                return False
+            names = re.findall(rb'<sheet [^>]*name="([^"]*)"', archive.read(info))
+    except (zipfile.BadZipFile, KeyError, OSError, zlib.error, EOFError, RuntimeError, ValueError):
+        return False  # not a request; spreadsheet.py reports a broken workbook with its location
+    return names == [SHEET.encode()]
 
 
 def import_request(path: Path, data_dir: Path) -> tuple[int, int]:
     """Fill the pending values an owner typed into ``path``; return (filled, still pending in it)."""
     data = load_report_data(data_dir)
     problems = Diagnostics()
+    _inspect_workbook(path)  # the same bounds (size, parts, no DTD) as any imported workbook
     book = load_workbook(path, read_only=True, data_only=True)
     rows = list(book[SHEET].iter_rows(values_only=True))
     book.close()
@@ -125,6 +132,7 @@ def import_request(path: Path, data_dir: Path) -> tuple[int, int]:
     yaml = _yaml()
     documents: dict[str, object] = {}
     filled = waiting = 0
+    rows_of: dict[str, int] = {}  # KPI id -> its row, where a problem of the filled data points
     for number, cells in enumerate(rows[1:], start=2):
         row = dict(zip(header, cells))
         if all(c is None for c in cells):
@@ -141,6 +149,8 @@ def import_request(path: Path, data_dir: Path) -> tuple[int, int]:
             continue
         try:
             amount = Decimal(str(row["value"]).strip())
+            if not amount.is_finite():
+                raise InvalidOperation
         except InvalidOperation:
             problems.error("import.not-a-number", f"row {number}: KPI '{kpi.id}': '{row['value']}' is not a number",
                            **where, hint="type the figure in digits, without units or thousands separators")
@@ -166,17 +176,18 @@ def import_request(path: Path, data_dir: Path) -> tuple[int, int]:
             figure = value
         key = year if year in entry["values"] else str(year)
         entry["values"][key] = figure
+        rows_of[kpi.id] = number
         filled += 1
     if problems.errors:
         raise DataError(problems)
     texts = {file: _dump(yaml, document) for file, document in documents.items()}
-    _check_staged(data_dir, texts)
+    _check_staged(data_dir, texts, path, rows_of)
     for file, text in texts.items():
         write_atomically(Path(file), text.encode("utf-8"))
     return filled, waiting
 
 
-def _check_staged(data_dir: Path, texts: dict[str, str]) -> None:
+def _check_staged(data_dir: Path, texts: dict[str, str], sheet: Path, rows_of: dict[str, int]) -> None:
     """Load a copy of data/ with the filled files: an import never leaves data/ failing to load."""
     with tempfile.TemporaryDirectory(prefix="esg-collect-") as tmp:
         stage = Path(tmp) / "data"
@@ -188,6 +199,10 @@ def _check_staged(data_dir: Path, texts: dict[str, str]) -> None:
         except DataError as exc:
             fixed = Diagnostics()
             for item in exc.diagnostics.errors:
+                named = re.match(r"KPI '(\w+)'", item.message)
+                if named and named.group(1) in rows_of:  # a figure from the sheet: point at its row
+                    fixed.error(item.code, item.message, file=str(sheet), line=rows_of[named.group(1)], hint=item.hint)
+                    continue
                 fixed.error(item.code, item.message, file=(item.file or "").replace(str(stage), str(data_dir)) or None,
                             line=item.line, hint=item.hint)
             raise DataError(fixed) from None

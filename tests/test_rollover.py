@@ -192,3 +192,21 @@ def test_filled_and_reviewed_report_builds_strict(rolled, tmp_path):
     disclosures.write_text(yaml.safe_dump(document, allow_unicode=True), "utf-8")
     code, out, err = run_cli("build", str(rolled), "--strict", "--no-pdf", "--output", str(tmp_path / "s2"))
     assert code == 0, out + err
+
+
+def test_a_wrong_figure_in_a_request_is_located_at_its_row_and_nothing_is_written(rolled, tmp_path):
+    data = load_report_data(rolled / "data")
+    owner = next(k.responsible for k in data.kpis.values() if not k.formula)
+    request = tmp_path / "request.xlsx"
+    assert run_cli("export", "--pending", "--owner", owner, str(request), str(rolled))[0] == 0
+    before = {p: p.read_bytes() for p in (rolled / "data").rglob("*.yml")}
+    book = load_workbook(request)
+    sheet = book["Pending"]
+    header = [c.value for c in sheet[1]]
+    sheet.cell(row=2, column=header.index("value") + 1).value = 10
+    sheet.cell(row=3, column=header.index("value") + 1).value = "12,5 t"
+    book.save(request)
+    code, _, err = run_cli("import", str(request), str(rolled))
+    assert code == 1
+    assert f"{request}:3: error: row 3: KPI '{sheet.cell(row=3, column=1).value}': '12,5 t' is not a number" in err
+    assert {p: p.read_bytes() for p in (rolled / "data").rglob("*.yml")} == before
