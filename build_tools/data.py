@@ -203,7 +203,10 @@ def _validate_schema(document, schema_name: str, file: Path, problems: Diagnosti
         ok = False
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         message = error.message
-        if error.validator == "oneOf" and error.absolute_path and "values" in error.absolute_path:
+        main = [e for e in error.context or [] if e.schema_path and e.schema_path[0] == 0]
+        if error.validator == "anyOf" and main:  # a date, or `pending`: say what is wrong with the date
+            message = f"{main[0].message} (or `pending`)"
+        elif error.validator == "oneOf" and error.absolute_path and "values" in error.absolute_path:
             message = "a value must be a number, {value: N, note: {...}}, {status: not_available|not_applicable, reason: {...}} or {status: pending}"
         problems.error(
             "data.schema",
