@@ -91,3 +91,17 @@ def test_unknown_code_gets_its_history_not_a_spelling_guess(starter):
     code, out, _ = run_cli("check", str(starter), "--format", "json")
     [typo] = [p for p in json.loads(out) if p["code"] == "index.unknown-code" and "B1.22" in p["message"]]
     assert "did you mean" in typo["hint"]
+
+
+def test_a_new_code_in_a_report_on_the_old_version_says_so(starter):
+    new = find_mapping(SOURCE, TARGET).new()[0]
+    page = starter / "content" / "en" / "social.md"
+    page.write_text(page.read_text("utf-8").replace('data-disclose="B1"', f'data-disclose="B1 {new}"', 1), "utf-8")
+    code, out, _ = run_cli("check", str(starter), "--format", "json")
+    [problem] = [p for p in json.loads(out) if p["code"] == "index.unknown-code"]
+    assert problem["hint"].startswith(f"{new} is a provision of {TARGET}, new since {SOURCE}")
+
+
+def test_migrate_without_a_mapping_is_a_located_error(starter):
+    code, _, err = run_cli("migrate", str(starter), "--to", "hkex-esg-1999")
+    assert code == 1 and "unknown framework 'hkex-esg-1999'" in err

@@ -210,3 +210,11 @@ def test_a_wrong_figure_in_a_request_is_located_at_its_row_and_nothing_is_writte
     assert code == 1
     assert f"{request}:3: error: row 3: KPI '{sheet.cell(row=3, column=1).value}': '12,5 t' is not a number" in err
     assert {p: p.read_bytes() for p in (rolled / "data").rglob("*.yml")} == before
+
+
+def test_export_pending_needs_an_owner_and_a_workbook(rolled, tmp_path):
+    assert run_cli("export", "--pending", str(tmp_path / "r.xlsx"), str(rolled))[0] == 2
+    assert run_cli("export", "--pending", "--owner", OWNER, str(tmp_path / "r.csv"), str(rolled))[0] == 2
+    code, _, err = run_cli("export", "--pending", "--owner", "Nobody", str(tmp_path / "r.xlsx"), str(rolled))
+    assert code == 1 and "no pending values for 'Nobody'" in err
+    assert not (tmp_path / "r.xlsx").exists()
