@@ -76,6 +76,8 @@ def cmd_check(args, out, err) -> int:
     _report(problems, project.root, args.format, out)
     if args.format != "json" and not problems.items:
         print("no problems found", file=out)
+    if args.format != "json":
+        _collection_status(project, out)
     return _verdict(problems, args.strict)
 
 
@@ -290,6 +292,7 @@ def _spreadsheet_arg(path: str, err, must_exist: bool) -> Path | None:
 
 
 def cmd_import(args, out, err) -> int:
+    from .collect import import_request, is_request
     from .spreadsheet import import_workbook
 
     project = Project.at(args.project)
@@ -297,6 +300,10 @@ def cmd_import(args, out, err) -> int:
     source = _spreadsheet_arg(args.file, err, must_exist=True)
     if source is None:
         return EXIT_USAGE
+    if is_request(source):  # an owner's pending values (export --pending)
+        filled, waiting = import_request(source, project.data_dir)
+        print(f"filled {filled} pending value(s) from {source}" + (f"; {waiting} left empty" if waiting else ""), file=out)
+        return EXIT_OK
     result = import_workbook(source, project.data_dir)
     for path in result.files:
         state = "wrote" if path in result.changed else "unchanged"
@@ -313,9 +320,68 @@ def cmd_export(args, out, err) -> int:
     target = _spreadsheet_arg(args.file, err, must_exist=False)
     if target is None:
         return EXIT_USAGE
+    if args.pending or args.owner:
+        if not (args.pending and args.owner) or target.suffix.lower() != ".xlsx":
+            print("esg-report: export --pending needs --owner NAME and a .xlsx file", file=err)
+            return EXIT_USAGE
+        from .collect import export_request
+        from .data import load_report_data
+
+        count = export_request(load_report_data(project.data_dir), args.owner, target)
+        print(f"exported {count} pending value(s) of {args.owner} to {target}", file=out)
+        return EXIT_OK
     count = export_workbook(project.data_dir, target)
     print(f"exported {count} KPIs to {target}", file=out)
     return EXIT_OK
+
+
+# --- the annual cycle (rollover.py) ---------------------------------------------------
+def cmd_rollover(args, out, err) -> int:
+    from .rollover import rollover
+
+    project = Project.at(args.project)
+    result = rollover(project.root, Path(args.new))
+    for line in result.changed:
+        print(f"  data/report.yml: {line}", file=out)
+    print(f"  {result.pending} KPI values for {result.year} pending; {len(result.explanations)} explanations "
+          f"and {len(result.pages)} pages marked for review", file=out)
+    print(f"created the {result.year} report in {args.new}; `esg-report check {args.new}` lists what it still needs",
+          file=out)
+    return EXIT_OK
+def cmd_migrate(args, out, err) -> int:
+    from .migrate import migrate
+
+    project = Project.at(args.project)
+    result = migrate(project.root, args.to, write=not args.check)
+    for change in result.changes:
+        print(f"{change.file.relative_to(project.root)}:{change.line}: {change.old} -> {change.new}", file=out)
+    for move in result.moved:
+        print(f"{move.code} -> {' '.join(move.to)}: {next(iter(move.note.values()), '')}", file=out)
+        if move.related:
+            print(f"    also consider: {', '.join(move.related)}", file=out)
+    if result.new:
+        print(f"new in {result.target}: {', '.join(result.new)}", file=out)
+    if result.open:
+        print(f"still need a section (data-disclose) or an explanation (data/disclosures.yml): {', '.join(result.open)}",
+              file=out)
+    verb = "would change" if args.check else "changed"
+    print(f"{verb} {len(result.files)} file(s) from {result.source} to {result.target}"
+          + (" (--check: nothing written)" if args.check else ""), file=out)
+    return EXIT_OK
+
+
+def _collection_status(project: Project, out) -> None:
+    from .collect import collection_status
+    from .data import load_report_data
+    from .errors import DataError
+
+    try:
+        lines = collection_status(load_report_data(project.data_dir))
+    except DataError:
+        return  # the problems are reported above
+    for line in lines:
+        print(line, file=out)
+# --- end of the annual cycle ---
 
 
 def _approval_notice(project: Project, err) -> None:
@@ -496,6 +562,8 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", help="write every KPI to a spreadsheet (.xlsx or .csv) to fill in")
     exp.add_argument("file", help="the spreadsheet to write (.xlsx or .csv)")
     project_arg(exp)
+    exp.add_argument("--pending", action="store_true", help="only pending values (with --owner): a data request")
+    exp.add_argument("--owner", help="the department whose pending values to export (a KPI's owner:, else source:)")
     exp.set_defaults(func=cmd_export)
 
     dif = sub.add_parser("diff", help="what changed between two git revisions (or two report folders)")
@@ -513,6 +581,17 @@ def build_parser() -> argparse.ArgumentParser:
     trc.add_argument("kpi", help="the KPI id")
     project_arg(trc)
     trc.set_defaults(func=cmd_trace)
+
+    rol = sub.add_parser("rollover", help="next year's report from this one: every figure pending, every page to review")
+    project_arg(rol)
+    rol.add_argument("new", metavar="NEWDIR", help="the new report's folder (must not exist)")
+    rol.set_defaults(func=cmd_rollover)
+
+    mig = sub.add_parser("migrate", help="move the report to another version of its framework (tags, data, explanations)")
+    project_arg(mig)
+    mig.add_argument("--to", required=True, metavar="FRAMEWORK", help="the framework id, e.g. hkex-esg-2025")
+    mig.add_argument("--check", action="store_true", help="say what would change, write nothing")
+    mig.set_defaults(func=cmd_migrate)
 
     ver = sub.add_parser("verify", help="rebuild and check that the outputs are those recorded in a manifest")
     ver.add_argument("manifest", help="site/manifest.json of the build to verify")

@@ -76,7 +76,7 @@ class Framework:
 def known_frameworks() -> list[str]:
     """The framework ids the toolchain has a file for (build_tools/frameworks/<id>.yml)."""
     return sorted(p.name[:-4] for p in resources.files("build_tools").joinpath("frameworks").iterdir()
-                  if p.name.endswith(".yml"))
+                  if p.name.endswith(".yml") and "-to-" not in p.name)  # <a>-to-<b>.yml: a mapping (migrate.py)
 
 
 def report_framework(meta: dict) -> Framework:
@@ -180,7 +180,8 @@ def _reports(data: ReportData, kpi_id: str) -> bool:
     if kpi is None:
         return True
     value = kpi.value(data.year)
-    return value is not None and value.amount is not None
+    # A pending figure will disclose once it is filled; the draft's warning (data.pending) holds it.
+    return value is not None and (value.amount is not None or value.status == "pending")
 
 
 def parse_fragment(page_html: str):
@@ -266,7 +267,7 @@ def check_codes(framework: Framework, locations: list[Location], content_dir: Pa
         for code in kpi.disclose:
             if code not in known:
                 problems.error("index.unknown-code", f"KPI '{kpi.id}' discloses '{code}', which is not a provision of {framework.id}",
-                               file=kpi.file, line=kpi.line, hint=suggest(code, known) or f"see the provisions of {framework.id}")
+                               file=kpi.file, line=kpi.line, hint=_history(code, framework.id) or suggest(code, known) or f"see the provisions of {framework.id}")
     kpi_codes = {c for k in data.kpis.values() for c in k.disclose}
     for location in locations:
         if location.code in known or location.code in kpi_codes:
@@ -274,7 +275,13 @@ def check_codes(framework: Framework, locations: list[Location], content_dir: Pa
         file = content_dir / location.page_src
         problems.error("index.unknown-code", f"'{location.code}' is not a provision of {framework.id}",
                        file=str(file), line=find_source_line(file, location.code),
-                       hint=suggest(location.code, known) or f"see the provisions of {framework.id}")
+                       hint=_history(location.code, framework.id) or suggest(location.code, known) or f"see the provisions of {framework.id}")
+
+
+def _history(code: str, framework_id: str) -> str | None:
+    """What a code of another version of the framework became (frameworks/<a>-to-<b>.yml): a code
+    that moved is no typo, and a spelling guess ('A4' -> 'A2.4') would mislead."""
+    return history(code, framework_id)
 
 
 def check_coverage(framework: Framework, locations: list[Location], explanations: dict[str, dict],
@@ -308,7 +315,7 @@ def check_coverage(framework: Framework, locations: list[Location], explanations
             problems.error("index.unknown-code", f"explanation for '{code}', which is not a provision of {framework.id}",
                            file=str(data_dir / "disclosures.yml"),
                            line=find_source_line(data_dir / "disclosures.yml", f"{code}:"),
-                           hint=suggest(code, framework.provisions) or "remove it")
+                           hint=_history(code, framework.id) or suggest(code, framework.provisions) or "remove it")
 
 
 # --- the index model ---------------------------------------------------------------
@@ -375,3 +382,60 @@ def export_csv(framework: Framework, groups: list[IndexGroup], edition: str) -> 
         places = [f"{loc['section']} {loc['title']} ({loc['url']})".strip() for loc in row["locations"]]
         writer.writerow(neutralise_row({**row, "locations": "; ".join(places)}))
     return buffer.getvalue()
+
+
+# --- between versions of a framework (frameworks/<from>-to-<to>.yml; migrate.py rewrites a report) ----
+
+@dataclass(frozen=True)
+class Move:
+    code: str
+    to: tuple[str, ...]
+    note: dict
+    related: tuple[str, ...] = ()
+    unverified: str | None = None
+
+
+@dataclass(frozen=True)
+class Mapping:
+    source: str
+    target: str
+    moved: dict[str, Move]
+
+    def new(self) -> list[str]:
+        """Provisions of the target that are neither kept nor where a moved one went."""
+        before = load_framework(self.source).provisions
+        landed = {code for move in self.moved.values() for code in move.to}
+        return [c for c in load_framework(self.target).provisions if c not in before and c not in landed]
+
+    def rename(self, code: str) -> tuple[str, ...]:
+        return self.moved[code].to if code in self.moved else (code,)
+
+
+@lru_cache(maxsize=None)
+def mappings() -> tuple[Mapping, ...]:
+    folder = resources.files("build_tools").joinpath("frameworks")
+    found = []
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        if path.name.endswith(".yml") and "-to-" in path.name:
+            raw = yaml.safe_load(path.read_text("utf-8"))
+            moved = {m["code"]: Move(m["code"], tuple(m["to"]), m.get("note", {}), tuple(m.get("related", [])),
+                                     m.get("unverified")) for m in raw.get("moved", [])}
+            found.append(Mapping(raw["from"], raw["to"], moved))
+    return tuple(found)
+
+
+def find_mapping(source: str, target: str) -> Mapping | None:
+    return next((m for m in mappings() if (m.source, m.target) == (source, target)), None)
+
+
+def history(code: str, framework_id: str) -> str | None:
+    """What a code that is not in ``framework_id`` became, or is, in the other versions (None: no history)."""
+    for mapping in mappings():
+        if mapping.target == framework_id and code in mapping.moved:
+            move = mapping.moved[code]
+            return (f"{code} of {mapping.source} is {' and '.join(move.to)} in {mapping.target}: "
+                    f"tag {' '.join(move.to)} instead (esg-report migrate --to {mapping.target} does it for the whole report)")
+        if mapping.source == framework_id and code in mapping.new():
+            return (f"{code} is a provision of {mapping.target}, new since {mapping.source}, which this report follows: "
+                    f"move the report with esg-report migrate --to {mapping.target}")
+    return None

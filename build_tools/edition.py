@@ -85,7 +85,9 @@ class EditionContext:
     @property
     def build_timestamp(self) -> int:
         """The board approval date (UTC midnight) as a Unix time: the build's one date (reproducible output)."""
-        approved = dt.date.fromisoformat(self.data.meta["report"]["approved"])
+        approved = self.data.meta["report"]["approved"]
+        # Not approved yet (a rolled-over draft): the period's end stands in, reproducibly.
+        approved = dt.date.fromisoformat(self.data.meta["report"]["period_end"] if approved == "pending" else approved)
         return int(dt.datetime(approved.year, approved.month, approved.day, tzinfo=dt.timezone.utc).timestamp())
 
     def edition_links(self) -> list[dict]:

@@ -104,13 +104,15 @@ class ChapterRenderer:
 
     def format_value(self, kpi: KPI, year: int, unit: bool = True) -> str:
         value = kpi.value(year)
+        if value is not None and value.status == "pending":
+            return self._("[pending]")
         if value is None or value.amount is None:
             status = value.status if value else "not_available"
             return self._("N/A") if status == "not_applicable" else self._("not available")
         return self.fmt.quantity(value.amount, kpi.unit, kpi.decimals, with_unit=unit)
 
-    def _wrap(self, kpi: KPI, text: str, year: int) -> Markup:
-        return html.render("kpi-value.html", kpi=kpi.id, year=year, codes=kpi.disclose, text=text)
+    def _wrap(self, kpi: KPI, text: str, year: int, pending: bool = False) -> Markup:
+        return html.render("kpi-value.html", kpi=kpi.id, year=year, codes=kpi.disclose, text=text, pending=pending)
 
     def kpi(self, kpi_id, year=None, unit=True, zero=None, words=False, capital=False, text=None) -> Markup:
         """A KPI's value for a year (default: the reporting year), formatted for this edition.
@@ -135,7 +137,7 @@ class ChapterRenderer:
             if "{value}" not in str(text):
                 raise MacroError("text= needs {value} where the figure goes", 'for example text="共接獲{value}投訴"')
             shown = str(text).replace("{value}", shown)
-        return self._wrap(kpi, shown, year)
+        return self._wrap(kpi, shown, year, pending=value.status == "pending")
 
     def change(self, kpi_id, from_year=None, to_year=None, style=None) -> Markup:
         """The change of a KPI between two years in words: style 'verb' ('increased by 5.2%' /
@@ -149,6 +151,8 @@ class ChapterRenderer:
             raise MacroError(f"unknown change style {style!r}", suggest(str(style), CHANGE_STYLES)
                              or f"styles: {', '.join(CHANGE_STYLES)}")
         old, new = kpi.value(from_year), kpi.value(to_year)
+        if any(v is not None and v.status == "pending" for v in (old, new)):
+            return self._wrap(kpi, self._("[pending]"), to_year, pending=True)  # a draft shows the gap
         if not old or not new or old.amount is None or new.amount is None:
             raise MacroError(f"KPI '{kpi.id}' needs values for {from_year} and {to_year} to show a change",
                              "add both years' values in the data file")

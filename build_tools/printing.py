@@ -149,7 +149,8 @@ def assemble(context, site_dir: Path) -> str:
         chapters=chapters,
         contents=contents,
         stylesheet=css,
-        approved=meta["report"]["approved"],
+        # A draft not yet approved (approved: pending) is dated by its period's end, as edition.py does.
+        approved=meta["report"]["period_end"] if meta["report"]["approved"] == "pending" else meta["report"]["approved"],
         approved_text=context.formatter.date(meta["report"]["approved"]),
     )
 

@@ -42,7 +42,7 @@ def _schemas() -> dict[str, dict]:
 def _frameworks() -> list[dict]:
     folder = resources.files("build_tools").joinpath("frameworks")
     return [yaml.safe_load(p.read_text("utf-8")) for p in sorted(folder.iterdir(), key=lambda p: p.name)
-            if p.name.endswith(".yml")]
+            if p.name.endswith(".yml") and "-to-" not in p.name]  # <a>-to-<b>.yml: a mapping between versions
 
 
 def _cell(text) -> str:

@@ -60,7 +60,7 @@ COLUMNS = ("group", *_texts("group_title"), "id", *_texts("name"), "unit", "deci
            *_texts("note"), *_texts("reason"), "breakdowns", "min")
 REQUIRED = ("group", *_texts("group_title"), "id", *_texts("name"), "unit", "year", "value")
 SHEET = "KPIs"
-STATUSES = ("reported", "not_available", "not_applicable")
+STATUSES = ("reported", "not_available", "not_applicable", "pending")
 MAX_DIGITS = 15  # what a spreadsheet and a YAML float both keep exactly
 LIMIT = Decimal(10) ** 15
 # Bounds for reading a spreadsheet from anyone: a KPI sheet is a few hundred rows of 20 columns,
@@ -167,6 +167,9 @@ def _export_rows(data_dir: Path) -> tuple[list[dict], int]:
                                    file=str(path), line=line, hint="years are written 2024 (1900 to 2099), once each")
                     continue
                 by_year[year] = row = dict(base, year=year, _where=(str(path), line))
+                if isinstance(value, dict) and value.get("status") == "pending":  # to be collected (collect.py)
+                    row["status"] = "pending"
+                    continue
                 if isinstance(value, dict) and "status" in value:
                     row.update({"status": value["status"], **_cells("reason", value["reason"])})
                     continue
@@ -706,6 +709,9 @@ def _read_values(reader: _Reader, kpi: _Kpi) -> dict[int, object]:
         if status not in STATUSES:
             reader.error(number, "status", f"KPI '{kpi.id}': status '{status}' is not one of {', '.join(STATUSES)}",
                          suggest(status, STATUSES) or "leave it empty for a reported figure")
+            continue
+        if status == "pending":  # still to collect: kept as it is
+            values[year] = _Flow(status=status)
             continue
         if status == "reported":
             if _blank(cells.get("value")):
