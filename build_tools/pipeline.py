@@ -242,8 +242,6 @@ def write_root_files(project: Project, staging: Path, editions: list[str], data:
         present = [code for code in editions if (staging / code).is_dir()]
         webmeta.write_sitemap(staging, site_url, present, page_urls)
         webmeta.write_robots(staging, site_url)
-    else:
-        log.info("no site_url in data/report.yml: canonical and hreflang links, sitemap.xml and robots.txt skipped")
 
 
 def write_root_page(staging: Path, editions: list[str], meta: dict, archive: str = "") -> None:

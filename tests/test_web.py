@@ -1,0 +1,209 @@
+"""Web publication (webmeta.py): canonical and hreflang links, sitemap.xml and robots.txt from the
+report's site_url, link previews (description, OpenGraph, preview images), printing a web page,
+and the archive of earlier years. The starter report, built once without PDFs."""
+
+import functools
+import http.server
+import shutil
+import threading
+import urllib.request
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+import yaml
+from lxml import etree
+from lxml import html as lxml_html
+from PIL import Image
+
+from build_tools.pipeline import build_report
+from build_tools.project import Project
+from support import report_meta, run_cli
+
+SITE_URL = "https://esg.example.com/reports/"
+HOSTILE = 'Fish & "chips" <script>alert(1)</script> </title><b>bold</b>'
+ARCHIVE_YEAR = 2023
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+XHTML = "{http://www.w3.org/1999/xhtml}"
+
+
+def set_report(report: Path, **changes) -> dict:
+    path = report / "data" / "report.yml"
+    data = yaml.safe_load(path.read_text("utf-8"))
+    for key, value in changes.items():
+        if key == "site_url":
+            data["report"]["site_url"] = value
+        else:
+            data[key] = value
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    return data
+
+
+@pytest.fixture(scope="module")
+def published(starter_template, tmp_path_factory):
+    """The starter with a site_url, an archived 2023 report and a hostile page description."""
+    report = tmp_path_factory.mktemp("web") / "report"
+    shutil.copytree(starter_template, report)
+    editions = report_meta(report)["editions"]
+    archive = {}
+    for code in editions:
+        pdf = report / "archive" / str(ARCHIVE_YEAR) / f"esg-{ARCHIVE_YEAR}-{code}.pdf"
+        pdf.parent.mkdir(parents=True, exist_ok=True)
+        pdf.write_bytes(b"%PDF-1.4 archived " + code.encode())
+        archive[code] = pdf.relative_to(report).as_posix()
+    set_report(report, site_url=SITE_URL, archive=[{"year": ARCHIVE_YEAR, "pdf": archive}])
+    page = report / "content" / editions[0] / "about-this-report.md"
+    page.write_text(f"---\ndescription: {yaml.safe_dump(HOSTILE).strip()}\n---\n" + page.read_text("utf-8"), "utf-8")
+    output = report / "site"
+    results, problems = build_report(Project.at(report), pdf=False, output=output)
+    assert not problems.errors, "\n".join(d.format() for d in problems.items)
+    return report, output, editions, results
+
+
+def site_pages(output: Path, edition: str) -> list[str]:
+    """Every page's URL in an edition's folder (relative to the edition), from the files written."""
+    root = output / edition
+    return sorted("" if p.parent == root else p.parent.relative_to(root).as_posix() + "/"
+                  for p in root.rglob("index.html") if "search" not in p.relative_to(root).parts)
+
+
+def head(path: Path):
+    return lxml_html.fromstring(path.read_bytes())
+
+
+def test_every_page_has_its_canonical_url_and_the_alternates(published):
+    _, output, editions, _ = published
+    pages = site_pages(output, editions[0])
+    assert len(pages) > 3 and pages == site_pages(output, editions[1])
+    for code in editions:
+        for url in pages:
+            doc = head(output / code / url / "index.html")
+            assert doc.xpath("//link[@rel='canonical']/@href") == [f"{SITE_URL}{code}/{url}"], (code, url)
+            alternates = {link.get("hreflang"): link.get("href") for link in doc.xpath("//head/link[@rel='alternate']")}
+            expected = {other: f"{SITE_URL}{other}/{url}" for other in editions}
+            expected["x-default"] = f"{SITE_URL}{editions[0]}/{url}"
+            assert alternates == expected, (code, url)
+
+
+def test_sitemap_lists_every_page_of_every_edition_with_alternates(published):
+    _, output, editions, _ = published
+    tree = etree.parse(str(output / "sitemap.xml"))
+    entries = {url.findtext(f"{SITEMAP}loc"): {link.get("hreflang"): link.get("href") for link in url.iter(f"{XHTML}link")}
+               for url in tree.getroot().iter(f"{SITEMAP}url")}
+    pages = site_pages(output, editions[0])
+    assert set(entries) == {f"{SITE_URL}{code}/{url}" for code in editions for url in pages}
+    for loc, alternates in entries.items():
+        url = loc.split("/", 5)[-1].split("/", 1)[-1] if loc.count("/") > 5 else ""
+        assert set(alternates) == {*editions, "x-default"}
+        assert all(href.startswith(SITE_URL) and href.endswith(url) for href in alternates.values())
+    robots = (output / "robots.txt").read_text("utf-8")
+    assert f"Sitemap: {SITE_URL}sitemap.xml" in robots.splitlines()
+
+
+def test_link_previews_in_each_language_with_a_preview_image(published):
+    report, output, editions, _ = published
+    meta = report_meta(report)
+    for code in editions:
+        doc = head(output / code / "index.html")
+        og = {m.get("property"): m.get("content") for m in doc.xpath("//meta[@property]")}
+        assert og["og:title"] and og["og:description"]
+        assert og["og:site_name"] == meta["report"]["title"][code]
+        assert og["og:locale"].split("_")[0] == code.split("-")[0]
+        assert og["og:url"] == f"{SITE_URL}{code}/"
+        assert doc.xpath("//meta[@name='twitter:card']/@content") == ["summary_large_image"]
+        image = output / code / og["og:image"].removeprefix(f"{SITE_URL}{code}/")
+        with Image.open(image) as picture:
+            assert picture.size == (1200, 630) and picture.format == "PNG"
+    # each edition describes its pages in its own language: the Chinese home page's description is Chinese
+    chinese = head(output / editions[1] / "index.html").xpath("//meta[@property='og:description']/@content")[0]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in chinese)
+
+
+def test_hostile_description_stays_text(published):
+    _, output, editions, _ = published
+    path = output / editions[0] / "about-this-report" / "index.html"
+    doc = head(path)
+    assert doc.xpath("//meta[@name='description']/@content") == [HOSTILE]
+    assert doc.xpath("//meta[@property='og:description']/@content") == [HOSTILE]
+    assert "<script>alert(1)" not in path.read_text("utf-8")
+
+
+def test_hostile_site_url_is_a_located_error(starter):
+    set_report(starter, site_url='https://x.example/"><script>alert(1)</script>')
+    code, out, err = run_cli("check", str(starter))
+    assert code == 1
+    assert "report.yml" in out + err and "site_url" in out + err
+
+
+def test_without_site_url_the_build_says_once_what_is_skipped(starter):
+    code, out, err = run_cli("build", str(starter), "--no-pdf", "--strict")
+    assert code == 0, out + err
+    assert (out + err).count("no site_url") == 1
+    site = starter / "site"
+    assert not (site / "sitemap.xml").exists() and not (site / "robots.txt").exists()
+    doc = head(site / report_meta(starter)["editions"][0] / "index.html")
+    assert doc.xpath("//link[@rel='canonical']") == [] and doc.xpath("//head/link[@hreflang]") == []
+    assert doc.xpath("//meta[@property='og:title']/@content")
+
+
+def test_the_assembled_site_has_the_root_page_both_editions_and_404(published):
+    _, output, editions, _ = published
+    for path in ["index.html", "404.html", *(f"{code}/index.html" for code in editions),
+                 *(f"{code}/404.html" for code in editions)]:
+        assert (output / path).is_file(), path
+
+
+def test_archive_listed_on_every_home_page_and_its_pdfs_resolve(published):
+    report, output, editions, _ = published
+    for home in [output / "index.html", *(output / code / "index.html" for code in editions)]:
+        links = [a for a in head(home).xpath("//a[@href]") if a.get("href").endswith(".pdf") and str(ARCHIVE_YEAR) in a.text_content()]
+        assert links, home
+        base = f"http://host/{home.parent.relative_to(output).as_posix()}/".replace("/./", "/")
+        target = urlsplit(urljoin(base, links[0].get("href"))).path.lstrip("/")
+        assert (output / target).read_bytes().startswith(b"%PDF"), target
+
+
+# --- printing a page, in Chromium ----------------------------------------------------------
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.browser
+def test_printing_a_page_shows_no_navigation(published):
+    from playwright.sync_api import sync_playwright
+    from test_site_browser import CHROMIUM, CHROMIUM_ARGS
+
+    _, output, editions, _ = published
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(output)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    outside = []
+
+    def guard(route):
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:  # Material looks for a sitemap next to each alternate: nothing may leave the machine
+            outside.append(route.request.url)
+            route.abort()
+
+    chrome = ("header.md-header", ".md-sidebar--primary", "footer.md-footer", ".report-downloads", ".md-search")
+    try:
+        with urllib.request.urlopen(f"{base}/{editions[0]}/about-this-report/") as response:
+            assert response.status == 200
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.route("**/*", guard)
+            page.goto(f"{base}/{editions[0]}/about-this-report/")
+            assert all(page.locator(selector).first.is_visible() for selector in chrome[:4])
+            page.emulate_media(media="print")
+            assert [s for s in chrome if page.locator(s).first.is_visible()] == []
+            assert page.locator("article h1").first.is_visible()
+            screenshot = page.screenshot(full_page=True)
+            browser.close()
+    finally:
+        httpd.shutdown()
+    assert screenshot[:8] == b"\x89PNG\r\n\x1a\n"
+    assert all(url.endswith("sitemap.xml") for url in outside), outside
