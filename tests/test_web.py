@@ -3,7 +3,9 @@ report's site_url, link previews (description, OpenGraph, preview images), print
 and the archive of earlier years. The starter report, built once without PDFs."""
 
 import functools
+import json
 import http.server
+import shlex
 import shutil
 import threading
 import urllib.request
@@ -16,8 +18,7 @@ from lxml import etree
 from lxml import html as lxml_html
 from PIL import Image
 
-from build_tools.pipeline import build_report
-from build_tools.project import Project
+from build_tools.project import TOOLCHAIN_ROOT
 from support import report_meta, run_cli
 
 SITE_URL = "https://esg.example.com/reports/"
@@ -39,9 +40,35 @@ def set_report(report: Path, **changes) -> dict:
     return data
 
 
+WORKFLOW = TOOLCHAIN_ROOT / ".github" / "workflows" / "report.yml"
+
+
+def workflow_site_command() -> list[str]:
+    """The arguments of the CI step that builds the site GitHub Pages gets."""
+    jobs = yaml.safe_load(WORKFLOW.read_text("utf-8"))["jobs"]
+    [command] = [step["run"] for step in jobs["site"]["steps"] if "esg-report build" in step.get("run", "")]
+    program, *args = shlex.split(command)
+    assert program.endswith("/esg-report") and "--edition" not in args
+    return args
+
+
+def test_workflow_deploys_the_site_job_output_to_pages_and_gives_pull_requests_an_artifact():
+    workflow = yaml.safe_load(WORKFLOW.read_text("utf-8"))
+    jobs = workflow["jobs"]
+    uses = {step.get("uses", "").split("@")[0]: step for step in jobs["site"]["steps"]}
+    assert uses["actions/upload-pages-artifact"]["with"]["path"] == "site"
+    assert "push" in uses["actions/upload-pages-artifact"]["if"]
+    assert uses["actions/upload-artifact"]["with"]["path"] == "site" and "pull_request" in uses["actions/upload-artifact"]["if"]
+    deploy = jobs["deploy"]
+    assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
+    assert "site" in deploy["needs"] and "refs/heads/main" in deploy["if"]
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+
+
 @pytest.fixture(scope="module")
 def published(starter_template, tmp_path_factory):
-    """The starter with a site_url, an archived 2023 report and a hostile page description."""
+    """The starter with a site_url, an archived 2023 report and a hostile page description, built
+    by the workflow's own site step (without the PDFs, which are not the point here)."""
     report = tmp_path_factory.mktemp("web") / "report"
     shutil.copytree(starter_template, report)
     editions = report_meta(report)["editions"]
@@ -52,12 +79,15 @@ def published(starter_template, tmp_path_factory):
         pdf.write_bytes(b"%PDF-1.4 archived " + code.encode())
         archive[code] = pdf.relative_to(report).as_posix()
     set_report(report, site_url=SITE_URL, archive=[{"year": ARCHIVE_YEAR, "pdf": archive}])
-    page = report / "content" / editions[0] / "about-this-report.md"
-    page.write_text(f"---\ndescription: {yaml.safe_dump(HOSTILE).strip()}\n---\n" + page.read_text("utf-8"), "utf-8")
-    output = report / "site"
-    results, problems = build_report(Project.at(report), pdf=False, output=output)
-    assert not problems.errors, "\n".join(d.format() for d in problems.items)
-    return report, output, editions, results
+    for code in editions:
+        page = report / "content" / code / "about-this-report.md"
+        text = page.read_text("utf-8")
+        field = f"description: {json.dumps(HOSTILE)}\n"  # a JSON string is a YAML string
+        page.write_text(f"---\n{field}{text[4:]}" if text.startswith("---\n") else f"---\n{field}---\n{text}", "utf-8")
+    assert run_cli("translations", str(report), "--mark", "about-this-report.md")[0] == 0  # a translated change
+    code, out, err = run_cli(*workflow_site_command(), str(report), "--no-pdf")
+    assert code == 0, out + err
+    return report, report / "site", editions, out
 
 
 def site_pages(output: Path, edition: str) -> list[str]:
