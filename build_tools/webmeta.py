@@ -58,8 +58,11 @@ def description(meta: dict, page_html: str) -> str:
     text = meta.get("description")
     if not text:
         root = parse_fragment(page_html)
-        paragraph = next((p for p in root.iter("p")), None) if root is not None else None
-        text = paragraph.text_content() if paragraph is not None else ""
+        paragraphs = [p.text_content() for p in root.iter("p") if p.text_content().strip()] if root is not None else []
+        # the page's own text first: a note box (the starter's "template content") says little about it
+        own = [p.text_content() for p in root.iter("p") if p.text_content().strip() and not any(
+            "admonition" in (a.get("class") or "") for a in p.iterancestors())] if root is not None else []
+        text = (own or paragraphs or [""])[0]
     return trim(" ".join(str(text).split()))
 
 
