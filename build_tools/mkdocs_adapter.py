@@ -231,7 +231,8 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
         page.meta["description"] = _text(summary)
         context["report_head"] = webmeta.PageHead(
             edition=ctx.edition.code, editions=ctx.editions, site_url=webmeta.site_root(meta), page_url=page.url,
-            title=page.title or "", site_name=meta["report"]["title"][ctx.edition.code], description=summary).render()
+            # MkDocs' page title is the heading's HTML (the theme prints it through striptags)
+            title=Markup(page.title or "").striptags(), site_name=meta["report"]["title"][ctx.edition.code], description=summary).render()
         return context
 
     def on_files(self, files, config):

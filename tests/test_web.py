@@ -137,6 +137,7 @@ def test_link_previews_in_each_language_with_a_preview_image(published):
         doc = head(output / code / "index.html")
         og = {m.get("property"): m.get("content") for m in doc.xpath("//meta[@property]")}
         assert og["og:title"] and og["og:description"]
+        assert doc.findtext(".//title").startswith(og["og:title"])  # the page's title, as text
         assert og["og:site_name"] == meta["report"]["title"][code]
         assert og["og:locale"].split("_")[0] == code.split("-")[0]
         assert og["og:url"] == f"{SITE_URL}{code}/"
