@@ -194,47 +194,71 @@ def test_archive_listed_on_every_home_page_and_its_pdfs_resolve(published):
         assert (output / target).read_bytes().startswith(b"%PDF"), target
 
 
-# --- printing a page, in Chromium ----------------------------------------------------------
+# --- in Chromium: printing a page; search and the language switch with a site_url -------------
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
 
-@pytest.mark.browser
-def test_printing_a_page_shows_no_navigation(published):
+@pytest.fixture(scope="module")
+def browser_page(published):
+    """A page of the published site served on localhost; requests elsewhere are refused and kept."""
     from playwright.sync_api import sync_playwright
     from test_site_browser import CHROMIUM, CHROMIUM_ARGS
 
-    _, output, editions, _ = published
+    _, output, _, _ = published
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(output)))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
     outside = []
 
     def guard(route):
         if urlsplit(route.request.url).hostname == "127.0.0.1":
             route.continue_()
-        else:  # Material looks for a sitemap next to each alternate: nothing may leave the machine
+        else:
             outside.append(route.request.url)
             route.abort()
 
-    chrome = ("header.md-header", ".md-sidebar--primary", "footer.md-footer", ".report-downloads", ".md-search")
     try:
-        with urllib.request.urlopen(f"{base}/{editions[0]}/about-this-report/") as response:
-            assert response.status == 200
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.route("**/*", guard)
-            page.goto(f"{base}/{editions[0]}/about-this-report/")
-            assert all(page.locator(selector).first.is_visible() for selector in chrome[:4])
-            page.emulate_media(media="print")
-            assert [s for s in chrome if page.locator(s).first.is_visible()] == []
-            assert page.locator("article h1").first.is_visible()
-            screenshot = page.screenshot(full_page=True)
+            yield page, f"http://127.0.0.1:{httpd.server_address[1]}", outside
             browser.close()
     finally:
         httpd.shutdown()
-    assert screenshot[:8] == b"\x89PNG\r\n\x1a\n"
-    assert all(url.endswith("sitemap.xml") for url in outside), outside
+
+
+@pytest.mark.browser
+def test_printing_a_page_shows_no_navigation(browser_page, published):
+    page, base, outside = browser_page
+    editions = published[2]
+    chrome = ("header.md-header", ".md-sidebar--primary", "footer.md-footer", ".report-downloads", ".md-search")
+    page.emulate_media(media="screen")
+    page.goto(f"{base}/{editions[0]}/about-this-report/")
+    assert all(page.locator(selector).first.is_visible() for selector in chrome[:4])
+    page.emulate_media(media="print")
+    assert [s for s in chrome if page.locator(s).first.is_visible()] == []
+    assert page.locator("article h1").first.is_visible()
+    assert page.screenshot(full_page=True)[:8] == b"\x89PNG\r\n\x1a\n"
+    page.emulate_media(media="screen")
+    assert outside == []
+
+
+@pytest.mark.browser
+def test_search_and_language_switch_work_with_a_site_url(browser_page, published):
+    from test_site_browser import search
+
+    page, base, outside = browser_page
+    report, _, editions, _ = published
+    page.goto(f"{base}/{editions[0]}/")
+    hits = search(page, "reporting")
+    assert hits and all(f"/{editions[0]}/" in hit for hit in hits), hits
+    page.goto(f"{base}/{editions[0]}/about-this-report/#about-this-report")
+    page.locator(".md-header__option .md-select").hover()
+    page.locator(f"a.report-alternate[hreflang='{editions[1]}']").click()
+    page.wait_for_url(f"{base}/{editions[1]}/about-this-report/#about-this-report")
+    # the alternates are in the page as loaded (they are hidden from the theme's script while it starts)
+    assert page.locator("head link[rel=alternate][hreflang]").count() == len(editions) + 1
+    assert outside == []  # no request for a sitemap.xml next to each alternate
