@@ -24,6 +24,7 @@ from support import report_meta, run_cli
 SITE_URL = "https://esg.example.com/reports/"
 HOSTILE = 'Fish & "chips" <script>alert(1)</script> </title><b>bold</b>'
 ARCHIVE_YEAR = 2023
+EXTERNAL_LINK = "https://www.hkex.com.hk/"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
 
@@ -84,6 +85,8 @@ def published(starter_template, tmp_path_factory):
         text = page.read_text("utf-8")
         field = f"description: {json.dumps(HOSTILE)}\n"  # a JSON string is a YAML string
         page.write_text(f"---\n{field}{text[4:]}" if text.startswith("---\n") else f"---\n{field}---\n{text}", "utf-8")
+        with page.open("a", encoding="utf-8") as chapter:
+            chapter.write(f"\n[HKEX]({EXTERNAL_LINK})\n")
     assert run_cli("translations", str(report), "--mark", "about-this-report.md")[0] == 0  # a translated change
     code, out, err = run_cli(*workflow_site_command(), str(report), "--no-pdf")
     assert code == 0, out + err
@@ -184,6 +187,16 @@ def test_the_assembled_site_has_the_root_page_both_editions_and_404(published):
         assert (output / path).is_file(), path
 
 
+def test_the_404_page_links_from_the_site_url_path(published):
+    _, output, editions, _ = published
+    doc = head(output / "404.html")
+    path = urlsplit(SITE_URL).path
+    assets = doc.xpath("//link[@rel='stylesheet']/@href") + doc.xpath("//script/@src")
+    assert assets and all(url.startswith(f"{path}{editions[0]}/") for url in assets), assets
+    switcher = {a.get("hreflang"): urljoin(SITE_URL, a.get("href")) for a in doc.xpath("//a[contains(@class, 'report-alternate')]")}
+    assert switcher == {code: f"{SITE_URL}{code}/" for code in editions}
+
+
 def test_archive_listed_on_every_home_page_and_its_pdfs_resolve(published):
     report, output, editions, _ = published
     for home in [output / "index.html", *(output / code / "index.html" for code in editions)]:
@@ -241,6 +254,8 @@ def test_printing_a_page_shows_no_navigation(browser_page, published):
     page.emulate_media(media="print")
     assert [s for s in chrome if page.locator(s).first.is_visible()] == []
     assert page.locator("article h1").first.is_visible()
+    shown = page.locator(f"article a[href='{EXTERNAL_LINK}']").evaluate("a => getComputedStyle(a, '::after').content")
+    assert EXTERNAL_LINK in shown  # a link to another site shows its address on paper
     assert page.screenshot(full_page=True)[:8] == b"\x89PNG\r\n\x1a\n"
     page.emulate_media(media="screen")
     assert outside == []
