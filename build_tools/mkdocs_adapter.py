@@ -219,7 +219,7 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
         if site_url:
             config.site_url = webmeta.edition_root(site_url, code)
         config.extra["report"]["archive"] = html.render(
-            "archive-list.html", label=_("Earlier reports"), prefix="../",
+            "archive-list.html", label=_("Earlier reports"), website_label=_("Website"), prefix="../",
             entries=webmeta.archive_entries(meta, code)) if meta.get("archive") else ""
         return config
 

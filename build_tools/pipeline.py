@@ -228,8 +228,8 @@ def write_root_files(project: Project, staging: Path, editions: list[str], data:
     """Everything at the root of the site besides the editions' folders, written from the report's
     data and the editions' page URLs (editions share page paths)."""
     meta = data.meta
-    archive_label = load_translations(project.translation_dirs, EDITIONS[editions[0]]).gettext("Earlier reports")
-    archive = html.render("archive-list.html", label=archive_label, prefix="",
+    _ = load_translations(project.translation_dirs, EDITIONS[editions[0]]).gettext  # the root page's language
+    archive = html.render("archive-list.html", label=_("Earlier reports"), website_label=_("Website"), prefix="",
                           entries=webmeta.archive_entries(meta, editions[0])) if meta.get("archive") else ""
     write_root_page(staging, editions, meta, archive)
     not_found = load_engine().NOT_FOUND_PAGE

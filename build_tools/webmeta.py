@@ -147,35 +147,50 @@ def write_robots(staging: Path, site_url: str) -> None:
 # --- the archive of earlier years -----------------------------------------------------------
 
 def archive_entries(meta: dict, edition: str) -> list[dict]:
-    """The archive's entries for one edition's pages: year and the site path of its PDF (or of
-    another edition's PDF when this edition has none), newest first."""
+    """The archive's links for one edition's pages, newest first: the year's website, and its PDF
+    in this edition (or in another when this edition has none). ``href`` is from the site root."""
     entries = []
     for item in sorted(meta.get("archive") or [], key=lambda item: -item["year"]):
-        pdfs = item["pdf"]
-        code = edition if edition in pdfs else next(iter(pdfs))
-        entries.append({"year": item["year"], "href": f"{item['year']}/{Path(pdfs[code]).name}",
-                        "lang": EDITIONS[code].html_lang})
+        year, pdfs = item["year"], item.get("pdf") or {}
+        entry = {"year": year, "site": f"{year}/" if item.get("site") else None, "pdf": None, "lang": None}
+        if pdfs:
+            code = edition if edition in pdfs else next(iter(pdfs))
+            entry.update(pdf=f"{year}/{Path(pdfs[code]).name}", lang=EDITIONS[code].html_lang)
+        entries.append(entry)
     return entries
 
 
 def copy_archive(meta: dict, report_root: Path, staging: Path, problems: Diagnostics, report_file: Path,
                  line_of=None) -> None:
-    """archive/<...>.pdf of the report folder to /<year>/<name>.pdf in the site."""
+    """Earlier years' files from archive/ in the report folder to /<year>/ in the site. Only what
+    lies inside archive/ is copied: a path or link leading out of it is an error."""
     archive_dir = (report_root / "archive").resolve()
     for index, item in enumerate(meta.get("archive") or []):
-        for path in item["pdf"].values():
+        line = line_of(index) if line_of else None
+        target = staging / str(item["year"])
+        sources = [(path, False) for path in (item.get("pdf") or {}).values()]
+        if item.get("site"):
+            sources.append((item["site"], True))
+        for path, folder in sources:
             source = (report_root / path).resolve()
-            line = line_of(index) if line_of else None
-            if ".." in Path(path).parts or archive_dir not in source.parents:
-                problems.error("data.archive", f"{path}: not a file under archive/ in the report folder",
+            inside = ".." not in Path(path).parts and archive_dir in source.parents
+            links_out = folder and inside and source.is_dir() and any(
+                p.is_symlink() and archive_dir not in p.resolve().parents for p in source.rglob("*"))
+            if not inside or links_out:
+                problems.error("data.archive", f"{path}: not {'a folder' if folder else 'a file'} under archive/ in the "
+                               "report folder" + (" (it has links out of archive/)" if links_out else ""),
                                file=str(report_file), line=line, hint="keep earlier reports in archive/<year>/")
-            elif not source.is_file():
+            elif folder and not (source / "index.html").is_file():
+                problems.error("data.archive", f"{path}: not a built website (no index.html in it)", file=str(report_file),
+                               line=line, hint="copy the whole published site of that year, e.g. its site/ folder")
+            elif not folder and not source.is_file():
                 problems.error("data.archive", f"{path}: no such file", file=str(report_file), line=line,
                                hint="copy the published PDF of that year into the report folder's archive/")
+            elif folder:
+                shutil.copytree(source, target, dirs_exist_ok=True)
             else:
-                target = staging / str(item["year"]) / source.name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, target)
+                target.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target / source.name)
 
 
 # --- preview images -------------------------------------------------------------------------

@@ -79,7 +79,11 @@ def published(starter_template, tmp_path_factory):
         pdf.parent.mkdir(parents=True, exist_ok=True)
         pdf.write_bytes(b"%PDF-1.4 archived " + code.encode())
         archive[code] = pdf.relative_to(report).as_posix()
-    set_report(report, site_url=SITE_URL, archive=[{"year": ARCHIVE_YEAR, "pdf": archive}])
+    earlier_site = report / "archive" / str(ARCHIVE_YEAR - 1) / "site"
+    earlier_site.mkdir(parents=True)
+    (earlier_site / "index.html").write_text(f"<!DOCTYPE html><title>{ARCHIVE_YEAR - 1}</title>", "utf-8")
+    set_report(report, site_url=SITE_URL, archive=[{"year": ARCHIVE_YEAR, "pdf": archive},
+                                                   {"year": ARCHIVE_YEAR - 1, "site": earlier_site.relative_to(report).as_posix()}])
     for code in editions:
         page = report / "content" / code / "about-this-report.md"
         text = page.read_text("utf-8")
@@ -197,14 +201,29 @@ def test_the_404_page_links_from_the_site_url_path(published):
     assert switcher == {code: f"{SITE_URL}{code}/" for code in editions}
 
 
-def test_archive_listed_on_every_home_page_and_its_pdfs_resolve(published):
-    report, output, editions, _ = published
+def test_archive_listed_on_every_home_page_and_its_links_resolve(published):
+    _, output, editions, _ = published
     for home in [output / "index.html", *(output / code / "index.html" for code in editions)]:
-        links = [a for a in head(home).xpath("//a[@href]") if a.get("href").endswith(".pdf") and str(ARCHIVE_YEAR) in a.text_content()]
-        assert links, home
+        links = {a.get("href"): a.getparent().text_content() for a in head(home).xpath("//section[@class='report-archive']//a")}
         base = f"http://host/{home.parent.relative_to(output).as_posix()}/".replace("/./", "/")
-        target = urlsplit(urljoin(base, links[0].get("href"))).path.lstrip("/")
-        assert (output / target).read_bytes().startswith(b"%PDF"), target
+        targets = {urlsplit(urljoin(base, href)).path.lstrip("/"): text for href, text in links.items()}
+        pdfs = [t for t in targets if t.endswith(".pdf")]
+        assert len(pdfs) == 1 and pdfs[0].startswith(f"{ARCHIVE_YEAR}/") and str(ARCHIVE_YEAR) in targets[pdfs[0]], home
+        assert (output / pdfs[0]).read_bytes().startswith(b"%PDF"), pdfs[0]
+        assert f"{ARCHIVE_YEAR - 1}/" in targets and (output / str(ARCHIVE_YEAR - 1) / "index.html").is_file(), home
+    # each edition's home page links its own edition's PDF of that year
+    for code in editions:
+        hrefs = head(output / code / "index.html").xpath("//section[@class='report-archive']//a[@type='application/pdf']/@href")
+        assert hrefs == [f"../{ARCHIVE_YEAR}/esg-{ARCHIVE_YEAR}-{code}.pdf"]
+
+
+def test_an_archive_path_out_of_the_archive_folder_is_a_located_error(starter):
+    (starter / "secret.pdf").write_bytes(b"%PDF not to publish")
+    set_report(starter, archive=[{"year": ARCHIVE_YEAR, "pdf": {report_meta(starter)["editions"][0]: "archive/../secret.pdf"}}])
+    code, out, err = run_cli("build", str(starter), "--no-pdf")
+    assert code == 1
+    assert "report.yml:" in out + err and "archive/../secret.pdf" in out + err
+    assert not (starter / "site").exists()
 
 
 # --- in Chromium: printing a page; search and the language switch with a site_url -------------
