@@ -77,9 +77,13 @@ def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = Tru
         return result
     write_downloads(context, out_dir)
     meta = context.data.meta  # the link previews' image (webmeta.py)
-    webmeta.write_preview_image(out_dir / webmeta.PREVIEW_IMAGE, meta["report"]["title"][edition],
-                                meta["company"]["name"][edition], context.data.year,
-                                webmeta.report_colours(project.template_dirs))
+    try:
+        webmeta.write_preview_image(out_dir / webmeta.PREVIEW_IMAGE, meta["report"]["title"][edition],
+                                    meta["company"]["name"][edition], context.data.year,
+                                    webmeta.report_colours(project.template_dirs))
+    except ReportError as exc:
+        context.problems.extend(exc.diagnostics)
+        return result
     printed = None
     if pdf:
         log.info("%s: rendering the PDF ...", edition)

@@ -26,7 +26,7 @@ from markupsafe import Markup
 
 from . import html
 from .disclosures import parse_fragment
-from .errors import Diagnostics
+from .errors import Diagnostic, Diagnostics, ReportError
 from .i18n import EDITIONS, display_width
 
 PREVIEW_IMAGE = "preview.png"
@@ -219,6 +219,10 @@ def font_file(weight: str) -> tuple[str, int]:
     except (OSError, subprocess.SubprocessError):
         found = ""
     path = found if found.endswith(".ttc") else f"/usr/share/fonts/opentype/noto/NotoSansCJK-{weight.title()}.ttc"
+    if not Path(path).is_file():  # the PDF needs the same fonts: the machine is not set up
+        raise ReportError(Diagnostic("error", "toolchain.fonts", "the Noto Sans CJK fonts are not installed "
+                                     "(needed for the link preview images)",
+                                     hint="run scripts/setup.sh report (it installs fonts-noto-cjk)"))
     return path, _tc_face(path)
 
 
