@@ -216,8 +216,12 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
         # --- web publication (webmeta.py): the edition's own address, so that MkDocs' canonical
         # URLs and its sitemap carry /<edition>/; the earlier years on the home page.
         site_url = webmeta.site_root(meta)
-        if site_url:
+        if site_url and not ctx.preview:  # `serve` would mount the preview at the site_url's path
             config.site_url = webmeta.edition_root(site_url, code)
+        elif config.site_url and not ctx.preview:
+            ctx.problems.warning("config.site-url", "site_url in mkdocs.yml gives every page a canonical URL without "
+                                 "its edition, and no sitemap of the editions", file=str(ctx.project.config_file),
+                                 hint="move it to data/report.yml, under report: (site_url: https://...)")
         config.extra["report"]["archive"] = html.render(
             "archive-list.html", label=_("Earlier reports"), website_label=_("Website"), prefix="../",
             entries=webmeta.archive_entries(meta, code)) if meta.get("archive") else ""
@@ -230,9 +234,11 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
         # <meta name="description"> it writes, so there is one).
         page.meta["description"] = _text(summary)
         context["report_head"] = webmeta.PageHead(
-            edition=ctx.edition.code, editions=ctx.editions, site_url=webmeta.site_root(meta), page_url=page.url,
+            edition=ctx.edition.code, editions=ctx.editions, page_url=page.url,
+            site_url=webmeta.site_root(meta) if config.site_url else None,
             # MkDocs' page title is the heading's HTML (the theme prints it through striptags)
-            title=Markup(page.title or "").striptags(), site_name=meta["report"]["title"][ctx.edition.code], description=summary).render()
+            title=Markup(page.title or "").striptags(), site_name=meta["report"]["title"][ctx.edition.code],
+            description=summary).render()
         return context
 
     def on_files(self, files, config):

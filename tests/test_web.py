@@ -296,3 +296,11 @@ def test_search_and_language_switch_work_with_a_site_url(browser_page, published
     # the alternates are in the page as loaded (they are hidden from the theme's script while it starts)
     assert page.locator("head link[rel=alternate][hreflang]").count() == len(editions) + 1
     assert outside == []  # no request for a sitemap.xml next to each alternate
+
+
+def test_a_site_url_in_mkdocs_yml_points_to_the_report_data(starter):
+    with (starter / "mkdocs.yml").open("a", encoding="utf-8") as config:
+        config.write("\nsite_url: https://esg.example.com/\n")
+    code, out, err = run_cli("check", str(starter))
+    assert code == 0, out + err
+    assert "mkdocs.yml: warning: site_url in mkdocs.yml" in out and "data/report.yml" in out
