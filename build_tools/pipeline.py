@@ -235,7 +235,7 @@ def write_root_files(project: Project, staging: Path, editions: list[str], data:
     _ = load_translations(project.translation_dirs, EDITIONS[editions[0]]).gettext  # the root page's language
     archive = html.render("archive-list.html", label=_("Earlier reports"), website_label=_("Website"), prefix="",
                           entries=webmeta.archive_entries(meta, editions[0])) if meta.get("archive") else ""
-    write_root_page(staging, editions, meta, archive)
+    write_root_page(staging, editions, meta, archive, webmeta.root_alternates(webmeta.site_root(meta), editions))
     not_found = load_engine().NOT_FOUND_PAGE
     if (staging / editions[0] / not_found).exists():  # the server's 404 page: the first edition's
         shutil.copy2(staging / editions[0] / not_found, staging / not_found)
@@ -248,9 +248,10 @@ def write_root_files(project: Project, staging: Path, editions: list[str], data:
         webmeta.write_robots(staging, site_url)
 
 
-def write_root_page(staging: Path, editions: list[str], meta: dict, archive: str = "") -> None:
+def write_root_page(staging: Path, editions: list[str], meta: dict, archive: str = "",
+                    alternates: list[dict] | None = None) -> None:
     """site/index.html: a language chooser that sends readers to their edition."""
     choices = [{"code": code, "lang": EDITIONS[code].html_lang, "label": EDITIONS[code].label,
                 "title": meta["report"]["title"][code], "company": meta["company"]["name"][code]} for code in editions]
-    (staging / "index.html").write_text(html.render("root-index.html", editions=choices, archive=archive) + "\n",
-                                        "utf-8")
+    (staging / "index.html").write_text(html.render("root-index.html", editions=choices, archive=archive,
+                                                    alternates=alternates or []) + "\n", "utf-8")

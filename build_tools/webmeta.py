@@ -92,6 +92,14 @@ def og_locale(edition: str) -> str:
     return f"{locale.language}_{locale.territory}" if locale.territory else locale.language
 
 
+def root_alternates(site_url: str | None, editions: list[str]) -> list[dict]:
+    """The root page's hreflang links: each edition's home page, and the first as x-default."""
+    if not site_url:
+        return []
+    return [{"lang": EDITIONS[code].html_lang, "href": edition_root(site_url, code)} for code in editions] + \
+        [{"lang": "x-default", "href": edition_root(site_url, editions[0])}]
+
+
 @dataclass
 class PageHead:
     edition: str

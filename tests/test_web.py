@@ -122,6 +122,12 @@ def test_every_page_has_its_canonical_url_and_the_alternates(published):
             assert alternates == expected, (code, url)
 
 
+def test_the_root_page_points_to_each_edition(published):
+    _, output, editions, _ = published
+    alternates = {link.get("hreflang"): link.get("href") for link in head(output / "index.html").xpath("//link[@rel='alternate']")}
+    assert alternates == {**{code: f"{SITE_URL}{code}/" for code in editions}, "x-default": f"{SITE_URL}{editions[0]}/"}
+
+
 def test_sitemap_lists_every_page_of_every_edition_with_alternates(published):
     _, output, editions, _ = published
     tree = etree.parse(str(output / "sitemap.xml"))
