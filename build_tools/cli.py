@@ -61,6 +61,9 @@ def cmd_build(args, out, err) -> int:
         for result in results:
             pdf = f", PDF {result.pdf}" if result.pdf else ""
             print(f"  {result.edition}: site {target / result.edition}/{pdf}", file=out)
+        if not (target / "sitemap.xml").exists():  # webmeta.py writes it when the report has a site_url
+            print("  no site_url in data/report.yml: canonical and hreflang links, sitemap.xml and robots.txt "
+                  "were skipped", file=out)
         print(f"built in {time.monotonic() - started:.1f} s", file=out)
     else:
         print("build failed: the previous site/ was left as it was", file=err)

@@ -26,7 +26,7 @@ from mkdocs.exceptions import Abort, PluginError
 from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File
 
-from . import html
+from . import html, webmeta
 from .disclosures import find_source_line
 from .edition import EditionContext
 from .errors import Diagnostic, Diagnostics, ReportError, collect_logs
@@ -109,7 +109,8 @@ def build_site(context: EditionContext, site_dir: Path, search: bool = True) -> 
             raise
         except Abort as exc:
             context.problems.error("site.abort", str(exc))
-    _edition_not_found_page(site_dir, context.edition.code)
+    if not config.site_url:  # with a site_url, MkDocs writes the 404 page's links from the edition's root
+        _edition_not_found_page(site_dir, context.edition.code)
 
 
 def _edition_not_found_page(site_dir: Path, edition: str) -> None:
@@ -212,7 +213,33 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
             "index_label": _text(_("Content index (CSV)")),
         }
         config.site_name = _text(meta["report"].get("short_title", meta["report"]["title"])[code])
+        # --- web publication (webmeta.py): the edition's own address, so that MkDocs' canonical
+        # URLs and its sitemap carry /<edition>/; the earlier years on the home page.
+        site_url = webmeta.site_root(meta)
+        if site_url and not ctx.preview:  # `serve` would mount the preview at the site_url's path
+            config.site_url = webmeta.edition_root(site_url, code)
+        elif config.site_url and not ctx.preview:
+            ctx.problems.warning("config.site-url", "site_url in mkdocs.yml gives every page a canonical URL without "
+                                 "its edition, and no sitemap of the editions", file=str(ctx.project.config_file),
+                                 hint="move it to data/report.yml, under report: (site_url: https://...)")
+        config.extra["report"]["archive"] = html.render(
+            "archive-list.html", label=_("Earlier reports"), website_label=_("Website"), prefix="../",
+            entries=webmeta.archive_entries(meta, code)) if meta.get("archive") else ""
         return config
+
+    def on_page_context(self, context, page, config, nav):
+        ctx, meta = self.context, self.context.data.meta
+        summary = webmeta.description(page.meta, page.content or "")
+        # Material prints page.meta.description unescaped: escaped once here (and used for the
+        # <meta name="description"> it writes, so there is one).
+        page.meta["description"] = _text(summary)
+        context["report_head"] = webmeta.PageHead(
+            edition=ctx.edition.code, editions=ctx.editions, page_url=page.url,
+            site_url=webmeta.site_root(meta) if config.site_url else None,
+            # MkDocs' page title is the heading's HTML (the theme prints it through striptags)
+            title=Markup(page.title or "").striptags(), site_name=meta["report"]["title"][ctx.edition.code],
+            description=summary).render()
+        return context
 
     def on_files(self, files, config):
         ctx = self.context

@@ -18,13 +18,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import html, publish
+from . import html, publish, webmeta
 from .checks import check_sources
 from .data import ReportData, load_report_data
 from .disclosures import canonical_number, export_csv, export_json
 from .errors import Diagnostic, Diagnostics, ReportError
 from .fileio import neutralise_row
-from .i18n import EDITIONS
+from .i18n import EDITIONS, load_translations
 from .manifest import write_manifest
 from .printing import assemble, render_pdf
 from .edition import EditionContext
@@ -40,6 +40,7 @@ class EditionResult:
     edition: str
     problems: Diagnostics
     pages: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)  # the pages' URLs relative to the edition root, same order
     headings: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # page -> [(number, anchor)]
     disclosures: dict[str, list[str]] = field(default_factory=dict)  # page#anchor -> codes
     kpis: dict[str, list[str]] = field(default_factory=dict)  # page -> KPI ids shown on it
@@ -67,6 +68,7 @@ def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = Tru
         return result  # no pages: nothing to compare with the other edition
     pages = context.ordered_pages
     result.pages = [p.src for p in pages]
+    result.urls = [p.url for p in pages]
     result.headings = {p.src: [(canonical_number(h.number), h.anchor) for h in p.headings] for p in pages}
     result.kpis = {p.src: p.kpis for p in pages}
     for loc in context.locations:
@@ -74,6 +76,14 @@ def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = Tru
     if context.problems.errors:
         return result
     write_downloads(context, out_dir)
+    meta = context.data.meta  # the link previews' image (webmeta.py)
+    try:
+        webmeta.write_preview_image(out_dir / webmeta.PREVIEW_IMAGE, meta["report"]["title"][edition],
+                                    meta["company"]["name"][edition], context.data.year,
+                                    webmeta.report_colours(project.template_dirs))
+    except ReportError as exc:
+        context.problems.extend(exc.diagnostics)
+        return result
     printed = None
     if pdf:
         log.info("%s: rendering the PDF ...", edition)
@@ -200,10 +210,9 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
                 if (staging / previous.parent.name).is_dir() and not (staging / previous.parent.name / previous.name).exists():
                     shutil.copy2(previous, staging / previous.parent.name / previous.name)
                     log.info("%s: PDF not rebuilt, kept from the previous build", previous.parent.name)
-        write_root_page(staging, all_editions, data.meta)
-        not_found = load_engine().NOT_FOUND_PAGE
-        if (staging / all_editions[0] / not_found).exists():  # the server's 404 page: the first edition's
-            shutil.copy2(staging / all_editions[0] / not_found, staging / not_found)
+        write_root_files(project, staging, all_editions, data, next((r.urls for r in results if r.pages), []), problems)
+        if problems.errors:
+            return results, problems
         write_manifest(project, data.meta, staging, [r for r in results if r.pages])
         publication.publish()
         for result in results:
@@ -216,8 +225,33 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
         publication.close()
 
 
-def write_root_page(staging: Path, editions: list[str], meta: dict) -> None:
+# --- the site root: language chooser, 404, sitemap, robots.txt, earlier years -----------------
+
+def write_root_files(project: Project, staging: Path, editions: list[str], data: ReportData, page_urls: list[str],
+                     problems: Diagnostics) -> None:
+    """Everything at the root of the site besides the editions' folders, written from the report's
+    data and the editions' page URLs (editions share page paths)."""
+    meta = data.meta
+    _ = load_translations(project.translation_dirs, EDITIONS[editions[0]]).gettext  # the root page's language
+    archive = html.render("archive-list.html", label=_("Earlier reports"), website_label=_("Website"), prefix="",
+                          entries=webmeta.archive_entries(meta, editions[0])) if meta.get("archive") else ""
+    write_root_page(staging, editions, meta, archive, webmeta.root_alternates(webmeta.site_root(meta), editions))
+    not_found = load_engine().NOT_FOUND_PAGE
+    if (staging / editions[0] / not_found).exists():  # the server's 404 page: the first edition's
+        shutil.copy2(staging / editions[0] / not_found, staging / not_found)
+    webmeta.copy_archive(meta, project.root, staging, problems, project.data_dir / "report.yml",
+                         line_of=meta["archive"].line_of if meta.get("archive") else None)
+    site_url = webmeta.site_root(meta)
+    if site_url:
+        present = [code for code in editions if (staging / code).is_dir()]
+        webmeta.write_sitemap(staging, site_url, present, page_urls)
+        webmeta.write_robots(staging, site_url)
+
+
+def write_root_page(staging: Path, editions: list[str], meta: dict, archive: str = "",
+                    alternates: list[dict] | None = None) -> None:
     """site/index.html: a language chooser that sends readers to their edition."""
     choices = [{"code": code, "lang": EDITIONS[code].html_lang, "label": EDITIONS[code].label,
                 "title": meta["report"]["title"][code], "company": meta["company"]["name"][code]} for code in editions]
-    (staging / "index.html").write_text(html.render("root-index.html", editions=choices) + "\n", "utf-8")
+    (staging / "index.html").write_text(html.render("root-index.html", editions=choices, archive=archive,
+                                                    alternates=alternates or []) + "\n", "utf-8")

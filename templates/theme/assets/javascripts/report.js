@@ -14,3 +14,15 @@ document.querySelectorAll("[role=dialog]:not([aria-label])").forEach(function (d
   var input = dialog.querySelector("input");
   if (input) dialog.setAttribute("aria-label", input.getAttribute("aria-label") || input.placeholder);
 });
+
+// The hreflang alternates in the head are for search engines. Material's script reads every
+// <link rel=alternate> once, on DOMContentLoaded, then requests a sitemap.xml next to each (a
+// request that fails on every page) and takes over clicks on links below them. This script runs
+// before that event: the links are out of its sight while it starts, and back right after.
+(function () {
+  var alternates = document.querySelectorAll("link[rel=alternate][hreflang]");
+  alternates.forEach(function (link) { link.setAttribute("rel", "report-alternate"); });
+  document.addEventListener("DOMContentLoaded", function () {
+    alternates.forEach(function (link) { link.setAttribute("rel", "alternate"); });
+  });
+})();
