@@ -55,6 +55,8 @@ class EditionContext:
         self.formatter = Formatter(edition, self.data.meta["report"]["money"][edition],
                                    units=self.data.units, translations=self.translations)
         self.renderer = ChapterRenderer(self.data, edition, self.formatter)
+        self.figures = self.renderer.figures
+        self.figures.attach(self.content_dir, self.problems)
         self.templates = template_environment(project, self.translations)
         self.framework: Framework = report_framework(self.data.meta)
         self.explanations = load_explanations(project.data_dir, self.problems)
@@ -135,6 +137,17 @@ class EditionContext:
     def index_groups(self):
         return build_index(self.framework, self.locations, self.explanations)
 
+    def resolve_figures(self) -> None:
+        """Figure numbers, references and the list of figures, once every page is rendered (the
+        print copies here; the engine adapter passes the web copies to ``figure_html``)."""
+        self.figures.problems = self.problems
+        self.figures.number(self.ordered_pages)
+        for page in self.pages.values():
+            page.html = self.figures.resolve(page, page.html)
+
+    def figure_html(self, src: str, web_html: str) -> str:
+        return self.figures.resolve(self.pages[src], web_html) if src in self.pages else web_html
+
     def check_disclosures(self) -> None:
         check_codes(self.framework, self.locations, self.content_dir, self.data, self.problems)
         check_coverage(self.framework, self.locations, self.explanations, self.project.data_dir, self.problems,
@@ -172,8 +185,8 @@ def check_page_html(root, source: Path, problems: Diagnostics) -> None:
                                  file=str(source), line=find_source_line(source, f"#{anchor}"),
                                  hint="give each heading its own { #id }")
             seen.add(anchor)
-        if element.tag == "img" and not (element.get("alt") or "").strip():
+        if element.tag == "img" and not (element.get("alt") or "").strip() and element.get("role") != "presentation":
             src = element.get("src", "")
-            problems.warning("content.image-alt", f"image '{src}' has no text alternative",
+            problems.error("content.image-alt", f"image '{src}' has no text alternative",
                              file=str(source), line=find_source_line(source, src.rsplit("/", 1)[-1]),
-                             hint="write ![what the image shows](file.png)")
+                             hint="write ![what the image shows](file.png), or use figure(..., decorative=True)")

@@ -263,6 +263,10 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
         if ctx.render_failed:  # the index of a half-rendered edition would only add noise
             return env
         ctx.check_disclosures()
+        ctx.resolve_figures()
+        for file in files.documentation_pages():
+            if file.page is not None and file.page.content:
+                file.page.content = ctx.figure_html(file.src_uri, file.page.content)
         if ctx.index_page:
             for file in files.documentation_pages():
                 if file.src_uri == ctx.index_page and file.page is not None:
@@ -270,6 +274,7 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
         return env
 
     def on_post_build(self, config):
+        self.context.figures.write_assets(Path(config.site_dir))
         if self._own_context:  # no CLI to report them: MkDocs prints them (and --strict counts them)
             _log_problems(self.context.problems, self.context.project.root)
             self.context.problems = Diagnostics()
