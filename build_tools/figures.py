@@ -251,7 +251,7 @@ class FigureCatalog:
                 self.problems.error("figure.unknown-ref", f"figure_ref('{key}'): no numbered figure has this id",
                                     file=str(page.source), line=_find_line(page.source, key), hint=hint)
                 return ""
-            before, _sep, after = _(" (page {page})").partition("{page}")
+            before, _sep, after = _(", page {page}").partition("{page}")
             return str(html.render("figure-ref.html", id=key, href=link(page.url, record.page_url, record.id),
                                    text=_("Figure {number}").format(number=record.number),
                                    page_before=before, page_after=after))

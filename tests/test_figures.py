@@ -18,7 +18,7 @@ PHOTO = (1800, 1000)  # prints at 263 ppi across the text width
 SMALL = (600, 400)  # prints below 200 ppi even at half width
 CAPTIONS = {"en": ("Our site", "Small one"), "zh-Hant": ("我們的場地", "小圖")}
 LABELS = {"en": "Figure {n}", "zh-Hant": "圖{n}"}
-PAGE_REFS = {"en": "See {label} (page {page})", "zh-Hant": "見{label}（第{page}頁）"}
+PAGE_REFS = {"en": "See {label}, page {page}", "zh-Hant": "見{label}，第{page}頁"}
 
 
 def add_images(report: Path) -> None:
