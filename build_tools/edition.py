@@ -12,6 +12,7 @@ import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .brand import Brand
 from .data import ReportData, load_report_data
 from .disclosures import (Framework, Location, PageHeading, build_index, check_codes, check_coverage,
                           find_source_line, load_explanations, parse_fragment, report_framework, reported_locations,
@@ -56,6 +57,9 @@ class EditionContext:
                                    units=self.data.units, translations=self.translations)
         self.renderer = ChapterRenderer(self.data, edition, self.formatter)
         self.figures = self.renderer.figures
+        self.brand = Brand.from_meta(self.data.meta)
+        if self.data.meta.get("brand"):
+            self.renderer.palette = self.brand.palette  # charts.py: the brand's colours first
         self.figures.attach(self.content_dir, self.problems)
         self.templates = template_environment(project, self.translations)
         self.framework: Framework = report_framework(self.data.meta)
@@ -147,6 +151,13 @@ class EditionContext:
 
     def figure_html(self, src: str, web_html: str) -> str:
         return self.figures.resolve(self.pages[src], web_html) if src in self.pages else web_html
+
+    def print_brand(self) -> dict | None:
+        """The brand for templates/print/document.html: colours and the files as file URIs."""
+        if not self.data.meta.get("brand"):
+            return None
+        files = self.brand.files(self.project.root / "content")
+        return {"colours": self.brand.theme_values(), **{key: path.resolve().as_uri() for key, path in files.items()}}
 
     def check_disclosures(self) -> None:
         check_codes(self.framework, self.locations, self.content_dir, self.data, self.problems)

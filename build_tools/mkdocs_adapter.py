@@ -211,6 +211,10 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
             "kpi_label": _text(_("KPI data (CSV)")),
             "index_label": _text(_("Content index (CSV)")),
         }
+        if meta.get("brand"):  # brand.py: the theme's colours (main.html) and logo
+            config.extra["report"]["brand"] = ctx.brand.theme_values()
+            if ctx.brand.logo:
+                config.theme["logo"] = ctx.brand.published_name("logo")
         config.site_name = _text(meta["report"].get("short_title", meta["report"]["title"])[code])
         return config
 
@@ -275,6 +279,7 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
 
     def on_post_build(self, config):
         self.context.figures.write_assets(Path(config.site_dir))
+        self.context.brand.write_assets(self.context.project.root / "content", Path(config.site_dir))
         if self._own_context:  # no CLI to report them: MkDocs prints them (and --strict counts them)
             _log_problems(self.context.problems, self.context.project.root)
             self.context.problems = Diagnostics()

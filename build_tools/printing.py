@@ -149,6 +149,7 @@ def assemble(context, site_dir: Path) -> str:
         stylesheet=css,
         approved=meta["report"]["approved"],
         approved_text=context.formatter.date(meta["report"]["approved"]),
+        brand=context.print_brand(),
     )
 
 
