@@ -13,6 +13,7 @@ from build_tools.figures import PRINT_WIDTH_MM, WEB_WIDTHS
 from build_tools.pipeline import build_report
 from build_tools.project import Project
 from support import pdf_pages_text, run_cli, squash
+from test_site_browser import browser  # noqa: F401  (the Chromium fixture)
 
 PHOTO = (1800, 1000)  # prints at 263 ppi across the text width
 SMALL = (600, 400)  # prints below 200 ppi even at half width
@@ -155,3 +156,45 @@ def test_unknown_reference_is_located(starter):
     code, out, _ = run_cli("check", str(starter))
     assert code == 1
     assert f"content/en/social.md:{line}: error: figure_ref('nothing'): no numbered figure has this id [figure.unknown-ref]" in out
+
+
+@pytest.mark.browser
+def test_browser_loads_a_web_copy_from_the_site_only(figures_build, browser):
+    import functools
+    import http.server
+    import threading
+    from urllib.parse import urlsplit
+
+    from test_site_browser import _QuietHandler
+
+    _, output, _, _ = figures_build
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(output)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    context = browser.new_context(viewport={"width": 375, "height": 800}, device_scale_factor=2)
+    try:
+        page = context.new_page()
+        outside, image_requests = [], []
+
+        def guard(route):
+            if urlsplit(route.request.url).hostname == "127.0.0.1":
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", guard)
+        page.on("request", lambda request: image_requests.append(request.url) if "_figures/" in request.url else None)
+        page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/en/social/")
+        photo = page.locator("img[src*='_figures/photo-']")
+        photo.scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=photo.element_handle())
+        chosen = photo.evaluate("img => img.currentSrc")
+        # a phone at 2x wants about 750 px: the 960 px WebP, not the 1800 px original
+        assert chosen.endswith("-960.webp"), chosen
+        box = photo.bounding_box()
+        assert abs(box["width"] / box["height"] - PHOTO[0] / PHOTO[1]) < 0.02
+        assert not any(re.search(r"photo-[0-9a-f]+\.png$", url) for url in image_requests)  # nor the original
+        assert outside == []
+    finally:
+        context.close()
+        httpd.shutdown()
