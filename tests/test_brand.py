@@ -7,9 +7,22 @@ import pytest
 from PIL import Image
 
 from build_tools.brand import contrast_ratio
-from support import run_cli
+from support import pdf_outline, pdf_pages_text, report_meta, run_cli, squash
 
 PRIMARY, ACCENT = "#5a2d82", "#8a3b12"  # both above 4.5:1 against white
+ADDRESS = "1 Harbour Road, Central"
+
+
+def primary_rgb():
+    return tuple(int(PRIMARY[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def page_pixel(pdf, page: int, starter, x_mm: float, y_mm: float):
+    """The colour of one point of a PDF page (1-based), rendered at 20 dpi."""
+    prefix = starter / f"page{page}"
+    subprocess.run(["pdftoppm", "-f", str(page), "-l", str(page), "-r", "20", "-png", str(pdf), str(prefix)], check=True)
+    with Image.open(next(starter.glob(f"page{page}*.png"))) as image:
+        return image.convert("RGB").getpixel((round(x_mm / 25.4 * 20), round(y_mm / 25.4 * 20)))
 
 
 def set_brand(report, **values):
@@ -30,23 +43,32 @@ def test_contrast_ratio_matches_wcag_examples(foreground, background, expected):
     assert contrast_ratio(background, foreground) == contrast_ratio(foreground, background)
 
 
-def test_brand_colours_on_site_and_cover(starter):
+def test_brand_colours_on_site_cover_openers_and_back_cover(starter):
     images = starter / "content" / "images"
     images.mkdir(parents=True)
     Image.new("RGB", (400, 100), (255, 255, 255)).save(images / "logo.png")
-    set_brand(starter, primary=PRIMARY, accent=ACCENT, logo="images/logo.png")
-    code, out, _ = run_cli("build", str(starter), "--edition", "en")
-    assert code == 0, out
+    report_file = set_brand(starter, primary=PRIMARY, accent=ACCENT, logo="images/logo.png")
+    report_file.write_text(report_file.read_text("utf-8").replace(
+        "company:\n", f"company:\n  address:\n    en: {ADDRESS}\n    zh-Hant: 中環港灣道1號\n", 1), "utf-8")
+    code, out, err = run_cli("build", str(starter), "--edition", "en")
+    assert code == 0, out + err
     page = (starter / "site" / "en" / "index.html").read_text("utf-8")
     assert f"--report-primary: {PRIMARY};" in page and f"--report-accent: {ACCENT};" in page
     assert '<img src="_brand/logo.png"' in page and (starter / "site" / "en" / "_brand" / "logo.png").is_file()
     pdf = starter / "site" / "en" / "esg-report-en.pdf"
-    subprocess.run(["pdftoppm", "-f", "1", "-l", "1", "-r", "20", "-png", str(pdf), str(starter / "cover")], check=True)
-    with Image.open(next(starter.glob("cover*.png"))) as cover:
-        corner = cover.convert("RGB").getpixel((2, 2))
-    assert corner == tuple(int(PRIMARY[i:i + 2], 16) for i in (1, 3, 5))
+    assert page_pixel(pdf, 1, starter, 3, 3) == primary_rgb()  # the cover
     listing = subprocess.run(["pdfimages", "-list", str(pdf)], check=True, capture_output=True, text=True).stdout
     assert any(row.split()[:1] == ["1"] and row.split()[3:5] == ["400", "100"] for row in listing.splitlines()[2:])
+    # a chapter opens on a band of the primary colour (left of the text, below the running header)
+    # and stays a chapter of the outline
+    pages = pdf_pages_text(pdf)
+    social = [page for depth, title, page in pdf_outline(pdf) if depth == 0 and title == "Social"]
+    assert len(social) == 1 and "Social" in pages[social[0]]
+    assert page_pixel(pdf, social[0] + 1, starter, 5, 32) == primary_rgb()
+    # the back cover: the company's name and address from data/report.yml, on the primary colour
+    meta = report_meta(starter)
+    assert squash(meta["company"]["name"]["en"]) in squash(pages[-1]) and squash(ADDRESS) in squash(pages[-1])
+    assert page_pixel(pdf, len(pages), starter, 3, 3) == primary_rgb()
 
 
 def test_low_contrast_colour_is_a_located_error(starter):
