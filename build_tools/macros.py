@@ -19,6 +19,7 @@ from . import html
 from .charts import render_kpi_chart, render_materiality
 from .data import KPI, ReportData, suggest
 from .figures import FigureCatalog, FigureError
+from .keyfigures import key_figures_macro
 from .errors import Diagnostic, RenderError
 from .formatting import CHANGE_STYLES, Formatter
 from .sandbox import DEFAULT_LIMITS, ChapterEnvironment, Limits, SandboxError
@@ -60,6 +61,7 @@ class ChapterRenderer:
             figure=self.figures.figure,
             figure_ref=self.figures.figure_ref,
             list_of_figures=self.figures.list_of_figures,
+            key_figures=key_figures_macro(self, MacroError),
             # Report metadata as plain text (escaped where it enters HTML); documented in
             # docs/authoring-guide.md, "Report metadata in chapters".
             **self.fmt.report_variables(data.meta),
