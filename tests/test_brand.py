@@ -1,6 +1,7 @@
 """The company's look (build_tools/brand.py): colours on the site and the PDF cover, the logo,
 and the WCAG AA contrast check of the colours text is set in."""
 
+import re
 import subprocess
 
 import pytest
@@ -47,7 +48,10 @@ def test_brand_colours_on_site_cover_openers_and_back_cover(starter):
     images = starter / "content" / "images"
     images.mkdir(parents=True)
     Image.new("RGB", (400, 100), (255, 255, 255)).save(images / "logo.png")
-    report_file = set_brand(starter, primary=PRIMARY, accent=ACCENT, logo="images/logo.png")
+    Image.new("RGB", (800, 300), (200, 200, 200)).save(images / "cover.png")
+    report_file = set_brand(starter, primary=PRIMARY, accent=ACCENT, logo="images/logo.png", cover_image="images/cover.png")
+    chapter = starter / "content" / "en" / "environmental.md"
+    chapter.write_text(chapter.read_text("utf-8") + "\n{{ kpi_chart(['nox_emissions', 'ghg_scope1_2']) }}\n", "utf-8")
     report_file.write_text(report_file.read_text("utf-8").replace(
         "company:\n", f"company:\n  address:\n    en: {ADDRESS}\n    zh-Hant: 中環港灣道1號\n", 1), "utf-8")
     code, out, err = run_cli("build", str(starter), "--edition", "en")
@@ -58,7 +62,12 @@ def test_brand_colours_on_site_cover_openers_and_back_cover(starter):
     pdf = starter / "site" / "en" / "esg-report-en.pdf"
     assert page_pixel(pdf, 1, starter, 3, 3) == primary_rgb()  # the cover
     listing = subprocess.run(["pdfimages", "-list", str(pdf)], check=True, capture_output=True, text=True).stdout
-    assert any(row.split()[:1] == ["1"] and row.split()[3:5] == ["400", "100"] for row in listing.splitlines()[2:])
+    on_cover = [row.split()[3:5] for row in listing.splitlines()[2:] if row.split()[:1] == ["1"]]
+    assert ["400", "100"] in on_cover and ["800", "300"] in on_cover  # the logo and the cover image
+    # the chart's series in the brand's colours, primary first
+    chart = (starter / "site" / "en" / "environmental" / "index.html").read_text("utf-8")
+    fills = ["#" + f for f in re.findall(r'<rect [^>]*fill="(?:#|&#35;)([0-9a-f]{6})"', chart)]
+    assert fills and fills[0] == PRIMARY and ACCENT in fills
     # a chapter opens on a band of the primary colour (left of the text, below the running header)
     # and stays a chapter of the outline
     pages = pdf_pages_text(pdf)
