@@ -43,12 +43,18 @@ def render_kpi_chart(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
     slot = plot_w / len(years)
     bar_w = min(48.0, slot * 0.8 / max(len(series), 1))
     title = title or " / ".join(k.name[edition] for k in kpis)
-    bars, summary = [], []
+    bars, summary, pending = [], [], []
     for s_index, (kpi, values) in enumerate(series):
         for y_index, value in enumerate(values):
+            x = left + slot * y_index + (slot - bar_w * len(series)) / 2 + bar_w * s_index
+            if value is not None and value.status == "pending":
+                # No bar to draw yet: the placeholder stands on the axis where the bar will be.
+                placeholder = renderer.format_value(kpi, years[y_index])
+                summary.append(_("{name} {year}: {value}").format(name=kpi.name[edition], year=years[y_index], value=placeholder))
+                pending.append({"x": _coordinate(x + bar_w / 2), "y": _coordinate(top + plot_h - 6), "label": placeholder})
+                continue
             if value is None or value.amount is None:
                 continue
-            x = left + slot * y_index + (slot - bar_w * len(series)) / 2 + bar_w * s_index
             h = float(value.amount / peak) * plot_h if value.amount > 0 else 0
             y = top + plot_h - h
             summary.append(_("{name} {year}: {value}").format(
@@ -64,7 +70,7 @@ def render_kpi_chart(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
         legend.append({"x": left, "y": top + plot_h + axis_room + legend_line * s_index,
                        "colour": palette[s_index % len(palette)], "name": name})
     return html.render("kpi-chart.html", width=width, height=height, font=CHART_FONT, title=title,
-                       label=_("; ").join(summary), bars=bars, ticks=ticks, legend=legend,
+                       label=_("; ").join(summary), bars=bars, pending=pending, ticks=ticks, legend=legend,
                        axis={"x1": left, "x2": width - left, "y": top + plot_h})
 
 

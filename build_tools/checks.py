@@ -107,3 +107,5 @@ def check_sources(project: Project, data: ReportData, problems: Diagnostics, edi
             simplified_characters(project, problems, edition)
             check_glossary(project, data, problems, edition, source_edition(list(data.meta["editions"])))
     report_problems(project, [e for e in data.meta["editions"] if e in editions], problems)
+    from .rollover import review_problems  # pages and explanations carried over from last year
+    review_problems(project, [e for e in data.meta["editions"] if e in editions], problems)

@@ -76,6 +76,8 @@ def cmd_check(args, out, err) -> int:
     _report(problems, project.root, args.format, out)
     if args.format != "json" and not problems.items:
         print("no problems found", file=out)
+    if args.format != "json":
+        _collection_status(project, out)
     return _verdict(problems, args.strict)
 
 
@@ -168,12 +170,17 @@ def cmd_translations(args, out, err) -> int:
     return EXIT_FAILED if incomplete and args.check else EXIT_OK
 
 
-# `new`'s metadata: flag attribute, StarterMetadata field, question asked on a terminal.
+def _edition_flag(name: str, code: str) -> str:
+    """`new`'s flag attribute for a per-edition text: the first edition's is plain (company, company_zh)."""
+    return name if code == next(iter(EDITIONS)) else f"{name}_{EDITIONS[code].flag}"
+
+
+# `new`'s metadata: flag attribute, StarterMetadata field (and edition code of a per-edition
+# text), question asked on a terminal.
 _NEW_FIELDS = [
-    ("company", "company", "Company name (English)"),
-    ("company_zh", "company_zh", "Company name (Chinese)"),
-    ("short_name", "short_name", "Short name (English)"),
-    ("short_name_zh", "short_name_zh", "Short name (Chinese)"),
+    *((_edition_flag("company", code), ("company", code), f"Company name ({e.language})") for code, e in EDITIONS.items()),
+    *((_edition_flag("short_name", code), ("short_name", code), f"Short name ({e.language})")
+      for code, e in EDITIONS.items()),
     ("stock_code", "stock_codes", "Stock codes, EXCHANGE:CODE separated by spaces"),
     ("currency", "currency", "Reporting currency (HKD, RMB, USD ...)"),
     ("year", "year", "Reporting year"),
@@ -212,19 +219,36 @@ def _year(text: str) -> int:
     return int(text)
 
 
+def _starter_texts() -> dict[str, dict]:
+    """``scaffold/texts.yml``, read without importing the scaffold (and the data layer) for --help."""
+    from importlib import resources
+
+    import yaml
+
+    return yaml.safe_load(resources.files("build_tools").joinpath("scaffold", "texts.yml").read_text("utf-8"))
+
+
+def _new_field(metadata, name: str | tuple[str, str]):
+    return getattr(metadata, name[0])[name[1]] if isinstance(name, tuple) else getattr(metadata, name)
+
+
 def cmd_new(args, out, err) -> int:
     from .scaffold import StarterMetadata, create_report
 
     target = Path(args.directory)
     publish.check_new_target(target)  # before asking anything: nobody should answer ten questions for nothing
     metadata = StarterMetadata()
+    if args.editions:
+        metadata.editions = list(dict.fromkeys(args.editions))
     parsers = {"stock_code": lambda text: [_stock_code(c) for c in text.split()], "year": _year,
                "period_start": _iso_date, "period_end": _iso_date, "approved": _iso_date}
     interactive = sys.stdin is not None and sys.stdin.isatty()
     for flag, name, question in _NEW_FIELDS:
         given = getattr(args, flag)
+        if isinstance(name, tuple) and name[1] not in metadata.editions:
+            continue  # a text of an edition the report does not have
         if given is None and interactive:
-            default = getattr(metadata.resolved(), name)  # follows earlier answers (short name, period)
+            default = _new_field(metadata.resolved(), name)  # follows earlier answers (short name, period)
             if flag == "stock_code":
                 default = " ".join(f"{exchange}:{code}" for exchange, code in default)
             while given is None:
@@ -238,8 +262,14 @@ def cmd_new(args, out, err) -> int:
                 except argparse.ArgumentTypeError as exc:
                     print(f"  {exc}", file=err)
         if given is not None:
-            setattr(metadata, name, given)
-    for name in ("money_en", "money_zh", "money_scale", "money_decimals"):
+            if isinstance(name, tuple):
+                getattr(metadata, name[0])[name[1]] = given
+            else:
+                setattr(metadata, name, given)
+    for code, edition in EDITIONS.items():
+        if getattr(args, f"money_{edition.flag}") is not None:
+            metadata.money[code] = getattr(args, f"money_{edition.flag}")
+    for name in ("money_scale", "money_decimals"):
         if getattr(args, name) is not None:
             setattr(metadata, name, getattr(args, name))
     create_report(target, metadata=metadata)
@@ -262,6 +292,7 @@ def _spreadsheet_arg(path: str, err, must_exist: bool) -> Path | None:
 
 
 def cmd_import(args, out, err) -> int:
+    from .collect import import_request, is_request
     from .spreadsheet import import_workbook
 
     project = Project.at(args.project)
@@ -269,6 +300,10 @@ def cmd_import(args, out, err) -> int:
     source = _spreadsheet_arg(args.file, err, must_exist=True)
     if source is None:
         return EXIT_USAGE
+    if is_request(source):  # an owner's pending values (export --pending)
+        filled, waiting = import_request(source, project.data_dir)
+        print(f"filled {filled} pending value(s) from {source}" + (f"; {waiting} left empty" if waiting else ""), file=out)
+        return EXIT_OK
     result = import_workbook(source, project.data_dir)
     for path in result.files:
         state = "wrote" if path in result.changed else "unchanged"
@@ -285,9 +320,68 @@ def cmd_export(args, out, err) -> int:
     target = _spreadsheet_arg(args.file, err, must_exist=False)
     if target is None:
         return EXIT_USAGE
+    if args.pending or args.owner:
+        if not (args.pending and args.owner) or target.suffix.lower() != ".xlsx":
+            print("esg-report: export --pending needs --owner NAME and a .xlsx file", file=err)
+            return EXIT_USAGE
+        from .collect import export_request
+        from .data import load_report_data
+
+        count = export_request(load_report_data(project.data_dir), args.owner, target)
+        print(f"exported {count} pending value(s) of {args.owner} to {target}", file=out)
+        return EXIT_OK
     count = export_workbook(project.data_dir, target)
     print(f"exported {count} KPIs to {target}", file=out)
     return EXIT_OK
+
+
+# --- the annual cycle (rollover.py) ---------------------------------------------------
+def cmd_rollover(args, out, err) -> int:
+    from .rollover import rollover
+
+    project = Project.at(args.project)
+    result = rollover(project.root, Path(args.new))
+    for line in result.changed:
+        print(f"  data/report.yml: {line}", file=out)
+    print(f"  {result.pending} KPI values for {result.year} pending; {len(result.explanations)} explanations "
+          f"and {len(result.pages)} pages marked for review", file=out)
+    print(f"created the {result.year} report in {args.new}; `esg-report check {args.new}` lists what it still needs",
+          file=out)
+    return EXIT_OK
+def cmd_migrate(args, out, err) -> int:
+    from .migrate import migrate
+
+    project = Project.at(args.project)
+    result = migrate(project.root, args.to, write=not args.check)
+    for change in result.changes:
+        print(f"{change.file.relative_to(project.root)}:{change.line}: {change.old} -> {change.new}", file=out)
+    for move in result.moved:
+        print(f"{move.code} -> {' '.join(move.to)}: {next(iter(move.note.values()), '')}", file=out)
+        if move.related:
+            print(f"    also consider: {', '.join(move.related)}", file=out)
+    if result.new:
+        print(f"new in {result.target}: {', '.join(result.new)}", file=out)
+    if result.open:
+        print(f"still need a section (data-disclose) or an explanation (data/disclosures.yml): {', '.join(result.open)}",
+              file=out)
+    verb = "would change" if args.check else "changed"
+    print(f"{verb} {len(result.files)} file(s) from {result.source} to {result.target}"
+          + (" (--check: nothing written)" if args.check else ""), file=out)
+    return EXIT_OK
+
+
+def _collection_status(project: Project, out) -> None:
+    from .collect import collection_status
+    from .data import load_report_data
+    from .errors import DataError
+
+    try:
+        lines = collection_status(load_report_data(project.data_dir))
+    except DataError:
+        return  # the problems are reported above
+    for line in lines:
+        print(line, file=out)
+# --- end of the annual cycle ---
 
 
 def _approval_notice(project: Project, err) -> None:
@@ -437,15 +531,18 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Create a starter report. Metadata not given as flags is asked for on a "
                                      "terminal, and otherwise left at a neutral placeholder to replace in data/report.yml.")
     new.add_argument("directory")
-    new.add_argument("--company", help="company name in English")
-    new.add_argument("--company-zh", help="company name in Chinese")
-    new.add_argument("--short-name", help="short name in English (default: first word of the name)")
-    new.add_argument("--short-name-zh", help="short name in Chinese (default: the name without 有限公司)")
+    for code, edition in EDITIONS.items():
+        new.add_argument("--" + _edition_flag("company", code).replace("_", "-"), help=f"company name in {edition.language}")
+    starter = _starter_texts()
+    for code, edition in EDITIONS.items():
+        new.add_argument("--" + _edition_flag("short_name", code).replace("_", "-"),
+                         help=f"short name in {edition.language} (default: {starter[code]['short_name_help']})")
     new.add_argument("--stock-code", action="append", type=_stock_code, metavar="EXCHANGE:CODE",
                      help="a stock code, e.g. HKEX:6855 (repeat for several listings)")
     new.add_argument("--currency", help="reporting currency code, e.g. HKD, RMB, USD")
-    new.add_argument("--money-en", metavar="PATTERN", type=_money_pattern, help="English money style, e.g. 'HK${amount} million'")
-    new.add_argument("--money-zh", metavar="PATTERN", type=_money_pattern, help="Chinese money style, e.g. '港幣{amount}百萬元'")
+    for edition in EDITIONS.values():
+        new.add_argument(f"--money-{edition.flag}", metavar="PATTERN", type=_money_pattern,
+                         help=f"{edition.language} money style, e.g. '{starter[edition.code]['money']['HKD']}'")
     new.add_argument("--money-scale", type=int, help="divide amounts by this (default 1000000)")
     new.add_argument("--money-decimals", type=int, help="decimals of money amounts (default 1)")
     new.add_argument("--year", type=_year, help="reporting year (default: last year)")
@@ -453,6 +550,8 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--period-end", type=_iso_date, metavar="YYYY-MM-DD")
     new.add_argument("--approved", type=_iso_date, metavar="YYYY-MM-DD", help="date the Board approved the report")
     new.add_argument("--framework", help="disclosure framework id (default hkex-esg-2024)")
+    new.add_argument("--editions", nargs="+", choices=list(EDITIONS), metavar="EDITION",
+                     help=f"the editions to create, the source edition first (default: {' '.join(EDITIONS)})")
     new.set_defaults(func=cmd_new)
 
     imp = sub.add_parser("import", help="fill data/kpis/*.yml from a spreadsheet (.xlsx or .csv)")
@@ -463,13 +562,15 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", help="write every KPI to a spreadsheet (.xlsx or .csv) to fill in")
     exp.add_argument("file", help="the spreadsheet to write (.xlsx or .csv)")
     project_arg(exp)
+    exp.add_argument("--pending", action="store_true", help="only pending values (with --owner): a data request")
+    exp.add_argument("--owner", help="the department whose pending values to export (a KPI's owner:, else source:)")
     exp.set_defaults(func=cmd_export)
 
     dif = sub.add_parser("diff", help="what changed between two git revisions (or two report folders)")
     dif.add_argument("old", help="the earlier revision (a tag, branch or commit), or a report folder")
     dif.add_argument("new", help="the later revision, or a report folder")
     dif.add_argument("project", nargs="?", default=None, help="report directory inside the repository (default: current)")
-    dif.add_argument("--edition", choices=["en", "zh-Hant"], help="compare one edition only")
+    dif.add_argument("--edition", choices=list(EDITIONS), help="compare one edition only")
     dif.add_argument("--format", choices=["text", "json"], default="text")
     dif.add_argument("--html", metavar="FILE", help="also write a self-contained HTML redline")
     dif.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes (as git diff --exit-code)")
@@ -480,6 +581,17 @@ def build_parser() -> argparse.ArgumentParser:
     trc.add_argument("kpi", help="the KPI id")
     project_arg(trc)
     trc.set_defaults(func=cmd_trace)
+
+    rol = sub.add_parser("rollover", help="next year's report from this one: every figure pending, every page to review")
+    project_arg(rol)
+    rol.add_argument("new", metavar="NEWDIR", help="the new report's folder (must not exist)")
+    rol.set_defaults(func=cmd_rollover)
+
+    mig = sub.add_parser("migrate", help="move the report to another version of its framework (tags, data, explanations)")
+    project_arg(mig)
+    mig.add_argument("--to", required=True, metavar="FRAMEWORK", help="the framework id, e.g. hkex-esg-2025")
+    mig.add_argument("--check", action="store_true", help="say what would change, write nothing")
+    mig.set_defaults(func=cmd_migrate)
 
     ver = sub.add_parser("verify", help="rebuild and check that the outputs are those recorded in a manifest")
     ver.add_argument("manifest", help="site/manifest.json of the build to verify")

@@ -29,7 +29,7 @@ import yaml
 
 from .brand import check_brand
 from .errors import DataError, Diagnostics
-from .yamlsource import SourceMap, line_for_path, load_yaml
+from .yamlsource import line_for_path, load_yaml
 
 
 
@@ -42,7 +42,7 @@ class Value:
     """
 
     amount: Decimal | None
-    status: str = "reported"  # reported | derived | not_applicable | not_available
+    status: str = "reported"  # reported | derived | not_applicable | not_available | pending
     note: dict | None = None
     reason: dict | None = None
     depends_on: tuple[str, ...] = ()
@@ -62,6 +62,7 @@ class KPI:
     breakdowns: dict[str, list[str]] = field(default_factory=dict)  # name -> part ids, declared on a total
     min: Decimal | None = None
     source: str | None = None
+    owner: str | None = None  # asked for the figure each year; `responsible` falls back to source
     boundary: str | None = None
     assured: bool = False  # independently assured (trace.py, tables.py)
     file: str = ""
@@ -71,6 +72,11 @@ class KPI:
 
     def value(self, year: int) -> Value | None:
         return self.values.get(year)
+
+    @property
+    def responsible(self) -> str | None:
+        """Who is asked for pending figures: `owner:`, else `source:` (the department that provides them)."""
+        return self.owner or self.source
 
 
 @dataclass
@@ -143,7 +149,8 @@ class ReportData:
 
 
 @lru_cache(maxsize=None)
-def _schema(name: str) -> dict:
+def schema(name: str) -> dict:
+    """A JSON schema of build_tools/schemas/ (shared: not to be changed)."""
     return json.loads(resources.files("build_tools").joinpath("schemas", name).read_text("utf-8"))
 
 
@@ -191,15 +198,18 @@ def suggest(word: str, choices) -> str | None:
 
 def _validate_schema(document, schema_name: str, file: Path, problems: Diagnostics) -> bool:
     validator = jsonschema.Draft202012Validator(
-        _schema(schema_name), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+        schema(schema_name), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
     ok = True
     for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
         ok = False
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         message = error.message
-        if error.validator == "oneOf" and error.absolute_path and "values" in error.absolute_path:
-            message = "a value must be a number, {value: N, note: {...}} or {status: not_available|not_applicable, reason: {...}}"
+        main = [e for e in error.context or [] if e.schema_path and e.schema_path[0] == 0]
+        if error.validator == "anyOf" and main:  # a date, or `pending`: say what is wrong with the date
+            message = f"{main[0].message} (or `pending`)"
+        elif error.validator == "oneOf" and error.absolute_path and "values" in error.absolute_path:
+            message = "a value must be a number, {value: N, note: {...}}, {status: not_available|not_applicable, reason: {...}} or {status: pending}"
         problems.error(
             "data.schema",
             f"{where}: {message}",
@@ -217,11 +227,17 @@ def read_kpi_file(path: Path, problems: Diagnostics):
     return document if _validate_schema(document, "kpis.schema.json", path, problems) else None
 
 
+#: The status of a figure still being collected (rollover.py sets it on the new year).
+PENDING = "pending"
+
+
 def _to_decimal(number) -> Decimal:
     return Decimal(str(number))
 
 
 def _parse_value(raw) -> Value:
+    if isinstance(raw, dict) and raw.get("status") == PENDING:
+        return Value(None, PENDING)
     if isinstance(raw, dict) and "status" in raw:
         return Value(None, raw["status"], reason=dict(raw["reason"]))
     if isinstance(raw, dict):
@@ -272,7 +288,7 @@ def load_report_data(data_dir: Path) -> ReportData:
                 formula=raw.get("formula"), breakdown_of=raw.get("breakdown_of"),
                 breakdowns={str(n): list(ids) for n, ids in (raw.get("breakdowns") or {}).items()},
                 min=_to_decimal(raw["min"]) if "min" in raw else None,
-                source=raw.get("source"), boundary=raw.get("boundary"), file=str(kpi_file), line=line,
+                source=raw.get("source"), owner=raw.get("owner"), boundary=raw.get("boundary"), file=str(kpi_file), line=line,
                 assured=raw.get("assured", False),
             )
             if raw.get("breakdowns"):
@@ -318,6 +334,11 @@ def load_report_data(data_dir: Path) -> ReportData:
         _check_reporting_year(kpis, year, problems)
         _check_breakdowns(kpis, problems)
         _check_year_on_year(kpis, float(meta["report"].get("yoy_threshold", 0.5)), problems)
+        _warn_pending(kpis, problems)
+        if meta["report"]["approved"] == PENDING:
+            problems.warning("data.pending", "the Board approval date is pending", file=str(report_file),
+                             line=meta["report"].line_of("approved"),
+                             hint="set `approved: YYYY-MM-DD` in data/report.yml once the Board has approved the report")
     materiality = None
     materiality_file = data_dir / "materiality.yml"
     if materiality_file.exists():
@@ -415,6 +436,10 @@ def _compute_formulas(kpis: dict[str, KPI], problems: Diagnostics) -> None:
         for year in sorted(years):
             inputs = {n: kpis[n].values.get(year) for n in names}
             missing = [n for n, v in inputs.items() if v is None or v.amount is None]
+            waiting = [n for n in missing if inputs[n] is not None and inputs[n].status == PENDING]
+            if waiting:
+                kpi.values[year] = Value(None, PENDING, depends_on=tuple(waiting))
+                continue
             if missing:
                 kpi.values[year] = Value(None, "not_available", depends_on=tuple(missing))
                 continue
@@ -438,6 +463,22 @@ def _check_reporting_year(kpis: dict[str, KPI], year: int, problems: Diagnostics
             problems.error("data.missing-value", f"KPI '{kpi.id}' has no value for the reporting year {year}",
                            file=kpi.file, line=kpi.line,
                            hint=f"add `{year}: <number>` under values, or `{year}: {{status: not_available, reason: {{en: ..., zh-Hant: ...}}}}`")
+
+
+def pending_values(data_kpis: dict[str, KPI]) -> list[tuple[KPI, int]]:
+    """Every typed value still pending, as (KPI, year), in file order (derived ones follow their inputs)."""
+    return [(kpi, year) for kpi in data_kpis.values() if not kpi.formula
+            for year, value in sorted(kpi.values.items()) if value.status == PENDING]
+
+
+def _warn_pending(kpis: dict[str, KPI], problems: Diagnostics) -> None:
+    """A pending value is a warning: the draft builds with a placeholder, `--strict` fails."""
+    for kpi, year in pending_values(kpis):
+        owner = kpi.responsible or "no owner"
+        problems.warning("data.pending", f"KPI '{kpi.id}': the {year} value is pending ({owner})",
+                         file=kpi.file, line=kpi.value_lines.get(year, kpi.line),
+                         hint=f"type the figure, or ask its owner: esg-report export --pending --owner \"{owner}\" request.xlsx"
+                         if kpi.responsible else "type the figure, and name who provides it with `owner:`")
 
 
 def _check_year_on_year(kpis: dict[str, KPI], threshold: float, problems: Diagnostics) -> None:

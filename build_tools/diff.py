@@ -19,7 +19,7 @@ import subprocess
 import tarfile
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .disclosures import HEADING_TAGS, heading_text, parse_fragment, split_number

@@ -13,16 +13,18 @@ import csv
 import io
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
 
 import jsonschema
 import yaml
 from lxml import html as lxml_html
 
-from .data import ReportData, _schema, suggest
+from .data import ReportData, schema, suggest
 from .errors import DataError, Diagnostic, Diagnostics
 from .fileio import neutralise_row
 from .html import WEB_ONLY
@@ -56,14 +58,16 @@ class Provision:
     unverified: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Framework:
+    """One version of a code, shared read-only by every build in the process (``load_framework`` caches it)."""
+
     id: str
-    name: dict
-    areas: list[dict]
-    aspects: dict[str, dict]
-    levels: dict[str, dict]
-    provisions: dict[str, Provision]
+    name: Mapping
+    areas: tuple[Mapping, ...]
+    aspects: Mapping[str, Mapping]
+    levels: Mapping[str, Mapping]
+    provisions: Mapping[str, Provision]
 
     def codes(self) -> list[str]:
         return list(self.provisions)
@@ -72,7 +76,7 @@ class Framework:
 def known_frameworks() -> list[str]:
     """The framework ids the toolchain has a file for (build_tools/frameworks/<id>.yml)."""
     return sorted(p.name[:-4] for p in resources.files("build_tools").joinpath("frameworks").iterdir()
-                  if p.name.endswith(".yml"))
+                  if p.name.endswith(".yml") and "-to-" not in p.name)  # <a>-to-<b>.yml: a mapping (migrate.py)
 
 
 def report_framework(meta: dict) -> Framework:
@@ -101,11 +105,20 @@ def load_framework(framework_id: str) -> Framework:
     for item in raw["provisions"]:
         provisions[item["code"]] = Provision(
             code=item["code"], level=item["level"], kind=item["kind"], area=item["area"],
-            aspect=item.get("aspect"), description=item["description"], type=item.get("type"),
+            aspect=item.get("aspect"), description=_frozen(item["description"]), type=item.get("type"),
             unverified=item.get("unverified"))
-    return Framework(id=raw["id"], name=raw["name"], areas=raw["areas"],
-                     aspects={a["id"]: a for a in raw.get("aspects", [])}, levels=raw["levels"],
-                     provisions=provisions)
+    return Framework(id=raw["id"], name=_frozen(raw["name"]), areas=tuple(_frozen(a) for a in raw["areas"]),
+                     aspects=MappingProxyType({a["id"]: _frozen(a) for a in raw.get("aspects", [])}),
+                     levels=_frozen(raw["levels"]), provisions=MappingProxyType(provisions))
+
+
+def _frozen(value):
+    """Read-only copies of YAML mappings and lists (a cached framework is shared by every build)."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 # --- where a page discloses ----------------------------------------------------------
@@ -167,7 +180,8 @@ def _reports(data: ReportData, kpi_id: str) -> bool:
     if kpi is None:
         return True
     value = kpi.value(data.year)
-    return value is not None and value.amount is not None
+    # A pending figure will disclose once it is filled; the draft's warning (data.pending) holds it.
+    return value is not None and (value.amount is not None or value.status == "pending")
 
 
 def parse_fragment(page_html: str):
@@ -213,12 +227,14 @@ def load_explanations(data_dir: Path, problems: Diagnostics) -> dict[str, dict]:
     document = load_yaml(path)
     if document is None:  # an empty file: nothing explained
         return {}
-    validator = jsonschema.Draft202012Validator(_schema("disclosures.schema.json"))
+    explanations_schema = schema("disclosures.schema.json")
+    validator = jsonschema.Draft202012Validator(explanations_schema)
+    editions = explanations_schema["$defs"]["text"]["required"]  # an explanation is written in every edition the schema names
     for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         line = line_for_path(document, list(error.absolute_path)) or 1
-        hint = ("write `explanations:` with, under each provision code, an `en:` and a `zh-Hant:` text "
-                "(see docs/authoring-guide.md)")
+        hint = ("write `explanations:` with, under each provision code, a text for each of "
+                f"{', '.join(f'`{code}:`' for code in editions)} (see docs/authoring-guide.md)")
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             allowed = error.schema.get("properties", {})
             extra = [key for key in error.instance if key not in allowed]
@@ -230,7 +246,7 @@ def load_explanations(data_dir: Path, problems: Diagnostics) -> dict[str, dict]:
     if not isinstance(explanations, dict):
         return {}
     return {str(code): dict(text) for code, text in explanations.items()
-            if isinstance(text, dict) and all(isinstance(text.get(lang), str) and text.get(lang) for lang in ("en", "zh-Hant"))}
+            if isinstance(text, dict) and all(isinstance(text.get(lang), str) and text.get(lang) for lang in editions)}
 
 
 def find_source_line(file: Path, needle: str) -> int | None:
@@ -251,7 +267,7 @@ def check_codes(framework: Framework, locations: list[Location], content_dir: Pa
         for code in kpi.disclose:
             if code not in known:
                 problems.error("index.unknown-code", f"KPI '{kpi.id}' discloses '{code}', which is not a provision of {framework.id}",
-                               file=kpi.file, line=kpi.line, hint=suggest(code, known) or f"see the provisions of {framework.id}")
+                               file=kpi.file, line=kpi.line, hint=_history(code, framework.id) or suggest(code, known) or f"see the provisions of {framework.id}")
     kpi_codes = {c for k in data.kpis.values() for c in k.disclose}
     for location in locations:
         if location.code in known or location.code in kpi_codes:
@@ -259,7 +275,13 @@ def check_codes(framework: Framework, locations: list[Location], content_dir: Pa
         file = content_dir / location.page_src
         problems.error("index.unknown-code", f"'{location.code}' is not a provision of {framework.id}",
                        file=str(file), line=find_source_line(file, location.code),
-                       hint=suggest(location.code, known) or f"see the provisions of {framework.id}")
+                       hint=_history(location.code, framework.id) or suggest(location.code, known) or f"see the provisions of {framework.id}")
+
+
+def _history(code: str, framework_id: str) -> str | None:
+    """What a code of another version of the framework became (frameworks/<a>-to-<b>.yml): a code
+    that moved is no typo, and a spelling guess ('A4' -> 'A2.4') would mislead."""
+    return history(code, framework_id)
 
 
 def check_coverage(framework: Framework, locations: list[Location], explanations: dict[str, dict],
@@ -293,7 +315,7 @@ def check_coverage(framework: Framework, locations: list[Location], explanations
             problems.error("index.unknown-code", f"explanation for '{code}', which is not a provision of {framework.id}",
                            file=str(data_dir / "disclosures.yml"),
                            line=find_source_line(data_dir / "disclosures.yml", f"{code}:"),
-                           hint=suggest(code, framework.provisions) or "remove it")
+                           hint=_history(code, framework.id) or suggest(code, framework.provisions) or "remove it")
 
 
 # --- the index model ---------------------------------------------------------------
@@ -360,3 +382,60 @@ def export_csv(framework: Framework, groups: list[IndexGroup], edition: str) -> 
         places = [f"{loc['section']} {loc['title']} ({loc['url']})".strip() for loc in row["locations"]]
         writer.writerow(neutralise_row({**row, "locations": "; ".join(places)}))
     return buffer.getvalue()
+
+
+# --- between versions of a framework (frameworks/<from>-to-<to>.yml; migrate.py rewrites a report) ----
+
+@dataclass(frozen=True)
+class Move:
+    code: str
+    to: tuple[str, ...]
+    note: dict
+    related: tuple[str, ...] = ()
+    unverified: str | None = None
+
+
+@dataclass(frozen=True)
+class Mapping:
+    source: str
+    target: str
+    moved: dict[str, Move]
+
+    def new(self) -> list[str]:
+        """Provisions of the target that are neither kept nor where a moved one went."""
+        before = load_framework(self.source).provisions
+        landed = {code for move in self.moved.values() for code in move.to}
+        return [c for c in load_framework(self.target).provisions if c not in before and c not in landed]
+
+    def rename(self, code: str) -> tuple[str, ...]:
+        return self.moved[code].to if code in self.moved else (code,)
+
+
+@lru_cache(maxsize=None)
+def mappings() -> tuple[Mapping, ...]:
+    folder = resources.files("build_tools").joinpath("frameworks")
+    found = []
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        if path.name.endswith(".yml") and "-to-" in path.name:
+            raw = yaml.safe_load(path.read_text("utf-8"))
+            moved = {m["code"]: Move(m["code"], tuple(m["to"]), m.get("note", {}), tuple(m.get("related", [])),
+                                     m.get("unverified")) for m in raw.get("moved", [])}
+            found.append(Mapping(raw["from"], raw["to"], moved))
+    return tuple(found)
+
+
+def find_mapping(source: str, target: str) -> Mapping | None:
+    return next((m for m in mappings() if (m.source, m.target) == (source, target)), None)
+
+
+def history(code: str, framework_id: str) -> str | None:
+    """What a code that is not in ``framework_id`` became, or is, in the other versions (None: no history)."""
+    for mapping in mappings():
+        if mapping.target == framework_id and code in mapping.moved:
+            move = mapping.moved[code]
+            return (f"{code} of {mapping.source} is {' and '.join(move.to)} in {mapping.target}: "
+                    f"tag {' '.join(move.to)} instead (esg-report migrate --to {mapping.target} does it for the whole report)")
+        if mapping.source == framework_id and code in mapping.new():
+            return (f"{code} is a provision of {mapping.target}, new since {mapping.source}, which this report follows: "
+                    f"move the report with esg-report migrate --to {mapping.target}")
+    return None

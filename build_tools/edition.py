@@ -17,8 +17,7 @@ from .data import ReportData, load_report_data
 from .disclosures import (Framework, Location, PageHeading, build_index, check_codes, check_coverage,
                           find_source_line, load_explanations, parse_fragment, report_framework, reported_locations,
                           scan_page)
-from .errors import Diagnostics, ReportError
-from .fileio import write_atomically
+from .errors import Diagnostics
 from .formatting import Formatter
 from .i18n import EDITIONS, Edition, get_edition, load_translations, source_edition
 from .macros import INDEX_PLACEHOLDER, ChapterRenderer
@@ -92,7 +91,9 @@ class EditionContext:
     @property
     def build_timestamp(self) -> int:
         """The board approval date (UTC midnight) as a Unix time: the build's one date (reproducible output)."""
-        approved = dt.date.fromisoformat(self.data.meta["report"]["approved"])
+        approved = self.data.meta["report"]["approved"]
+        # Not approved yet (a rolled-over draft): the period's end stands in, reproducibly.
+        approved = dt.date.fromisoformat(self.data.meta["report"]["period_end"] if approved == "pending" else approved)
         return int(dt.datetime(approved.year, approved.month, approved.day, tzinfo=dt.timezone.utc).timestamp())
 
     def edition_links(self) -> list[dict]:
@@ -181,8 +182,14 @@ class EditionContext:
         return page.html.replace(INDEX_PLACEHOLDER, self.render_index(link_for))
 
 
+# Elements that make a browser load a resource (links to other sites are fine: a reader follows them).
+_LOADS = {"img": "src", "script": "src", "iframe": "src", "video": "src", "audio": "src", "source": "src",
+          "embed": "src", "object": "data", "link": "href"}
+
+
 def check_page_html(root, source: Path, problems: Diagnostics) -> None:
-    """Duplicate anchors and images without a text alternative, located in the chapter."""
+    """Duplicate anchors, images without a text alternative and resources from other hosts,
+    located in the chapter."""
     if root is None:
         return
     seen: set[str] = set()
@@ -201,3 +208,9 @@ def check_page_html(root, source: Path, problems: Diagnostics) -> None:
             problems.error("content.image-alt", f"image '{src}' has no text alternative",
                              file=str(source), line=find_source_line(source, src.rsplit("/", 1)[-1]),
                              hint="write ![what the image shows](file.png), or use figure(..., decorative=True)")
+        loaded = element.get(_LOADS[element.tag], "") if element.tag in _LOADS else ""
+        if loaded.startswith(("http://", "https://", "//")):
+            # The site must work offline and in mainland China: it loads nothing from other hosts.
+            problems.error("content.remote", f"the page would load {loaded} from another host",
+                           file=str(source), line=find_source_line(source, loaded),
+                           hint="put a copy of the file in content/ and link that")

@@ -123,6 +123,8 @@ class Formatter:
 
     def remark(self, value, year: int) -> str | None:
         """The note or reason shown with a KPI's value for ``year`` in this edition, or None."""
+        if value.status == "pending":
+            return None  # the placeholder in the cell says it
         if value.note or value.reason:
             return (value.note or value.reason)[self.edition.code]
         if value.depends_on:
@@ -197,6 +199,8 @@ class Formatter:
 
     # dates ----------------------------------------------------------------------
     def date(self, value: str | dt.date) -> str:
+        if value == "pending":  # approval date of a draft not yet approved (data.py warns)
+            return self._("[pending]")
         if isinstance(value, str):
             value = dt.date.fromisoformat(value)
         return format_date(value, format="long", locale=self.locale)

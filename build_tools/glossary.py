@@ -82,12 +82,16 @@ class Glossary:
     allow: list[str]
 
 
-def load_glossary(project: Project, problems: Diagnostics) -> Glossary:
-    """The default glossary with the report's own added; a bad report glossary is a located error."""
+def load_glossary(project: Project, problems: Diagnostics, source: str | None = None) -> Glossary:
+    """The default glossary with the report's own added; a bad report glossary is a located error.
+
+    A pair's term in the other edition is keyed by that edition's code (``source``, the report's
+    source edition); without one, pairs are not read (there is no other page to compare).
+    """
     glossary = Glossary([], [], [])
     for path in (DEFAULT_GLOSSARY, project.root / REPORT_GLOSSARY):
         if path.exists():
-            _merge(glossary, path, problems)
+            _merge(glossary, path, problems, source)
     # A report that prefers a default's avoided variant (lists it under `use`) overrides the default.
     preferred = {t.use for t in glossary.terms}
     for term in glossary.terms:
@@ -95,7 +99,7 @@ def load_glossary(project: Project, problems: Diagnostics) -> Glossary:
     return glossary
 
 
-def _merge(glossary: Glossary, path: Path, problems: Diagnostics) -> None:
+def _merge(glossary: Glossary, path: Path, problems: Diagnostics, source: str | None) -> None:
     try:
         raw = yaml.safe_load(path.read_text("utf-8")) or {}
         if not isinstance(raw, dict):
@@ -104,8 +108,8 @@ def _merge(glossary: Glossary, path: Path, problems: Diagnostics) -> None:
             avoid = entry["avoid"] if isinstance(entry["avoid"], list) else [entry["avoid"]]
             glossary.terms.append(Term(str(entry["use"]), [str(a) for a in avoid],
                                        [str(n) for n in entry.get("not_in") or []], entry.get("source")))
-        for entry in raw.get("pairs") or []:
-            glossary.pairs.append(Pair(re.compile(str(entry["en"]), re.I), str(entry["zh"]),
+        for entry in raw.get("pairs") or [] if source else []:
+            glossary.pairs.append(Pair(re.compile(str(entry[source]), re.I), str(entry["zh"]),
                                        [str(n) for n in entry.get("not_in") or []]))
         glossary.allow.extend(str(a) for a in raw.get("allow") or [])
     except (yaml.YAMLError, ValueError, KeyError, TypeError, AttributeError, re.error) as exc:
@@ -330,7 +334,7 @@ def generated_strings(output: str) -> list[str]:
 
 def check_glossary(project: Project, data, problems: Diagnostics, chinese: str, english: str) -> None:
     """Every check of this module over the report's Chinese edition (``english``: the source edition)."""
-    glossary = load_glossary(project, problems)
+    glossary = load_glossary(project, problems, english if english != chinese else None)
     zh_dir = project.content_dir(chinese)
     if not zh_dir.is_dir():
         return

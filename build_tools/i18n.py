@@ -35,14 +35,17 @@ class Edition:
     search_dictionary: str | None = None  # a word list for the site search's segmenter ("zh-hk": jieba in HK characters)
     traditional: bool = False  # Simplified-only characters are errors in this edition's text
     squeeze_punctuation: bool = False  # consecutive full-width marks set at half width (typesetting.py)
+    language: str = ""  # the language's name in English, for command-line help and questions ("Chinese")
+    flag: str = ""  # suffix of `new`'s per-edition flags (--company-zh, --money-zh)
 
 
 #: Every edition the toolchain knows; a report picks its editions (and their order) in data/report.yml.
 #: A new language is one line here plus its catalog in translations/.
 EDITIONS: dict[str, Edition] = {
-    "en": Edition("en", "en", "en", "en", None, "English"),
+    "en": Edition("en", "en", "en", "en", None, "English", language="English", flag="en"),
     "zh-Hant": Edition("zh-Hant", "zh_Hant_HK", "zh-Hant", "zh-Hant", "zh_Hant", "繁體中文", unit_space=False,
-                       search_dictionary="zh-hk", traditional=True, squeeze_punctuation=True),
+                       search_dictionary="zh-hk", traditional=True, squeeze_punctuation=True,
+                       language="Chinese", flag="zh"),
 }
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import traceback
-from decimal import Decimal
 from pathlib import Path
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
@@ -114,20 +113,24 @@ class ChapterRenderer:
 
     def format_value(self, kpi: KPI, year: int, unit: bool = True) -> str:
         value = kpi.value(year)
+        if value is not None and value.status == "pending":
+            return self._("[pending]")
         if value is None or value.amount is None:
             status = value.status if value else "not_available"
             return self._("N/A") if status == "not_applicable" else self._("not available")
         return self.fmt.quantity(value.amount, kpi.unit, kpi.decimals, with_unit=unit)
 
-    def _wrap(self, kpi: KPI, text: str, year: int) -> Markup:
-        return html.render("kpi-value.html", kpi=kpi.id, year=year, codes=kpi.disclose, text=text)
+    def _wrap(self, kpi: KPI, text: str, year: int, pending: bool = False) -> Markup:
+        return html.render("kpi-value.html", kpi=kpi.id, year=year, codes=kpi.disclose, text=text, pending=pending)
 
-    def kpi(self, kpi_id, year=None, unit=True, zero=None, words=False, capital=False) -> Markup:
+    def kpi(self, kpi_id, year=None, unit=True, zero=None, words=False, capital=False, text=None) -> Markup:
         """A KPI's value for a year (default: the reporting year), formatted for this edition.
 
-        ``zero`` is the wording used when the value is 0 ("no", "零"); ``words=True`` spells out
-        0 to 10 ("four", ``capital=True`` for "Four" at a sentence start). Either way a
-        sentence keeps the company's wording while the figure still comes from data.
+        ``zero`` is the wording used when the value is 0 ("no", "並無接獲投訴"); ``text`` is the
+        wording otherwise, with ``{value}`` where the figure goes ("共接獲{value}投訴"), for
+        languages whose sentence changes shape with a zero. ``words=True`` spells out 0 to 10
+        ("four", ``capital=True`` for "Four" at a sentence start). Either way a sentence keeps
+        the company's wording while the figure still comes from data.
         """
         kpi, year = self._kpi(kpi_id), self._year(year)
         if year not in kpi.values:
@@ -136,11 +139,14 @@ class ChapterRenderer:
         value = kpi.value(year)
         if zero is not None and value.amount is not None and value.amount == 0:
             return self._wrap(kpi, str(zero), year)
+        shown = self.format_value(kpi, year, unit)
         if words and value.amount is not None:
-            spelled = self.fmt.words(value.amount, capital=bool(capital))
-            if spelled is not None:
-                return self._wrap(kpi, spelled, year)
-        return self._wrap(kpi, self.format_value(kpi, year, unit), year)
+            shown = self.fmt.words(value.amount, capital=bool(capital)) or shown
+        if text is not None:
+            if "{value}" not in str(text):
+                raise MacroError("text= needs {value} where the figure goes", 'for example text="共接獲{value}投訴"')
+            shown = str(text).replace("{value}", shown)
+        return self._wrap(kpi, shown, year, pending=value.status == "pending")
 
     def change(self, kpi_id, from_year=None, to_year=None, style=None) -> Markup:
         """The change of a KPI between two years in words: style 'verb' ('increased by 5.2%' /
@@ -154,6 +160,8 @@ class ChapterRenderer:
             raise MacroError(f"unknown change style {style!r}", suggest(str(style), CHANGE_STYLES)
                              or f"styles: {', '.join(CHANGE_STYLES)}")
         old, new = kpi.value(from_year), kpi.value(to_year)
+        if any(v is not None and v.status == "pending" for v in (old, new)):
+            return self._wrap(kpi, self._("[pending]"), to_year, pending=True)  # a draft shows the gap
         if not old or not new or old.amount is None or new.amount is None:
             raise MacroError(f"KPI '{kpi.id}' needs values for {from_year} and {to_year} to show a change",
                              "add both years' values in the data file")

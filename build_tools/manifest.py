@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from . import __version__
+from .i18n import source_edition
 from .project import TOOLCHAIN_ROOT, Project
 
 MANIFEST_NAME = "manifest.json"
@@ -105,7 +106,8 @@ def write_manifest(project: Project, meta: dict, site_dir: Path, results) -> Pat
         "manifest_version": 1,
         "toolchain": {"name": "esg-report-toolchain", "version": __version__},
         "engines": engine_versions(),
-        "report": {"title": meta["report"]["title"].get("en") or next(iter(meta["report"]["title"].values())),
+        "report": {"title": meta["report"]["title"].get(source_edition(meta["editions"]))
+                   or next(iter(meta["report"]["title"].values())),
                    "year": meta["report"]["year"], "editions": [r.edition for r in results],
                    "pdf": any(r.pdf for r in results)},
         "approval": approval_record(project, meta),

@@ -248,9 +248,7 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
             # pipeline will not publish a build that has errors.
             self.context.problems.extend(exc.diagnostics)
             self.context.render_failed = True
-            if self.context.preview:  # the writer looks at the page: show why it is broken
-                for item in exc.diagnostics.items:
-                    log.error(item.format(self.context.project.root))
+            if self.context.preview:  # the writer looks at the page: show why (the terminal: on_post_build)
                 return html.render("preview-error.html", title=page.file.src_uri,
                                    problems=[d.format(self.context.project.root) for d in exc.diagnostics.items])
             return f"# {page.file.src_uri}\n"

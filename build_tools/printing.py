@@ -143,11 +143,14 @@ def assemble(context, site_dir: Path) -> str:
         edition=edition,
         company=meta["company"],
         report=meta["report"],
-        stock_codes=meta["company"]["stock_codes"],
+        stock_codes=context.formatter.stock_codes(meta["company"]["stock_codes"]),
+        period=context.formatter._("{start} to {end}").format(start=context.formatter.date(meta["report"]["period_start"]),
+                                                               end=context.formatter.date(meta["report"]["period_end"])),
         chapters=chapters,
         contents=contents,
         stylesheet=css,
-        approved=meta["report"]["approved"],
+        # A draft not yet approved (approved: pending) is dated by its period's end, as edition.py does.
+        approved=meta["report"]["period_end"] if meta["report"]["approved"] == "pending" else meta["report"]["approved"],
         approved_text=context.formatter.date(meta["report"]["approved"]),
         brand=context.print_brand(),
     )
@@ -163,8 +166,12 @@ class PrintedDocument:
 
 def _weasyprint_message(pages) -> "callable":
     """WeasyPrint's warnings (an image it cannot load, CSS it ignores), located where possible."""
-    def translate(record: logging.LogRecord) -> Diagnostic:
+    from .publish import REFUSED
+
+    def translate(record: logging.LogRecord) -> Diagnostic | None:
         message = record.getMessage().splitlines()[0]
+        if REFUSED in message:
+            return None  # reported once, located, by the fetcher's check()
         where = {}
         url = re.search(r"(?:image|stylesheet|resource) at '?([^'\s]+)", message)
         if url:  # point at the chapter that names the file

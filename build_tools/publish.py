@@ -404,7 +404,8 @@ def _allowed_roots(extra) -> list[Path]:
     return [r.resolve() for r in roots]
 
 
-_REFUSED = " is outside the report"
+#: The end of the message of a refused fetch: WeasyPrint logs it; ``check()`` reports it located.
+REFUSED = " is outside the report"
 
 
 def ConfinedUrlFetcher(*roots: Path):  # noqa: N802 - used like a class
@@ -425,10 +426,13 @@ def ConfinedUrlFetcher(*roots: Path):  # noqa: N802 - used like a class
                 path = Path(url2pathname(unquote(parts.path))).resolve()
                 if not any(path == r or r in path.parents for r in allowed):
                     self.refused.append(str(path))
-                    raise ValueError(f"{path}{_REFUSED}")
-            elif scheme not in ("data", "http", "https"):
+                    raise ValueError(f"{path}{REFUSED}")
+            elif scheme in ("http", "https"):  # nothing is downloaded at build time
                 self.refused.append(url)
-                raise ValueError(f"{url}{_REFUSED}")
+                raise ValueError(f"{url}{REFUSED}")
+            elif scheme != "data":
+                self.refused.append(url)
+                raise ValueError(f"{url}{REFUSED}")
             return super().fetch(url, headers)
 
         def check(self, report_root: Path | None = None) -> None:
@@ -436,6 +440,11 @@ def ConfinedUrlFetcher(*roots: Path):  # noqa: N802 - used like a class
                 problems = Diagnostics()
                 for item in dict.fromkeys(self.refused):
                     file, line = _find_reference(report_root, item)
+                    if urlsplit(item).scheme in ("http", "https"):
+                        problems.error("print.remote", f"the PDF would download {item} from another host",
+                                       file=file, line=line, hint="nothing is downloaded at build time: put a copy of "
+                                       "the file in content/ and link that")
+                        continue
                     problems.error("print.outside", f"the PDF would embed {item}, which is outside the report",
                                    file=file, line=line,
                                    hint="link or show only files inside the report (put them in content/)")
@@ -443,12 +452,7 @@ def ConfinedUrlFetcher(*roots: Path):  # noqa: N802 - used like a class
 
     fetcher = _Fetcher()
     fetcher.refused = []
-    logging.getLogger("weasyprint").addFilter(_drop_refusal_logs)  # reported once, located, by check()
     return fetcher
-
-
-def _drop_refusal_logs(record: logging.LogRecord) -> bool:
-    return _REFUSED not in record.getMessage()
 
 
 def _find_reference(report_root: Path | None, path: str) -> tuple[str | None, int | None]:

@@ -34,17 +34,33 @@ from pathlib import Path
 
 import yaml
 
-from .data import load_report_data, load_units, read_kpi_file, suggest
+from .data import load_report_data, load_units, read_kpi_file, schema, suggest
 from .errors import DataError, Diagnostic, Diagnostics
 from .fileio import neutralise_cell, restore_cell, write_atomically
+from .i18n import EDITIONS
 from .yamlsource import SourceFloat, load_yaml
 
-COLUMNS = ("group", "group_title_en", "group_title_zh-Hant", "id", "name_en", "name_zh-Hant", "unit", "decimals",
+
+
+def _text_languages() -> tuple[str, ...]:
+    """The languages a KPI file writes each text in (the KPI schema's ``text``: one per edition)."""
+    return tuple(schema("kpis.schema.json")["$defs"]["text"]["required"])
+
+
+#: Each text of a KPI file has one column per language: name_en, name_zh-Hant, ...
+LANGUAGES = _text_languages()
+
+
+def _texts(prefix: str) -> tuple[str, ...]:
+    return tuple(f"{prefix}_{lang}" for lang in LANGUAGES)
+
+
+COLUMNS = ("group", *_texts("group_title"), "id", *_texts("name"), "unit", "decimals",
            "disclose", "source", "boundary", "formula", "breakdown_of", "year", "value", "status",
-           "note_en", "note_zh-Hant", "reason_en", "reason_zh-Hant", "breakdowns", "min")
-REQUIRED = ("group", "group_title_en", "group_title_zh-Hant", "id", "name_en", "name_zh-Hant", "unit", "year", "value")
+           *_texts("note"), *_texts("reason"), "breakdowns", "min")
+REQUIRED = ("group", *_texts("group_title"), "id", *_texts("name"), "unit", "year", "value")
 SHEET = "KPIs"
-STATUSES = ("reported", "not_available", "not_applicable")
+STATUSES = ("reported", "not_available", "not_applicable", "pending")
 MAX_DIGITS = 15  # what a spreadsheet and a YAML float both keep exactly
 LIMIT = Decimal(10) ** 15
 # Bounds for reading a spreadsheet from anyone: a KPI sheet is a few hundred rows of 20 columns,
@@ -56,10 +72,10 @@ MAX_CELLS = 500_000
 _XLSX_HINT = ("save it as 'Excel Workbook (.xlsx)' from Excel or LibreOffice, without a password, or use "
               "`esg-report export` for a fresh one")
 
-_GROUP_ATTRS = ("group_title_en", "group_title_zh-Hant")
-_KPI_ATTRS = ("name_en", "name_zh-Hant", "unit", "decimals", "disclose", "source", "boundary", "formula", "breakdown_of",
+_GROUP_ATTRS = _texts("group_title")
+_KPI_ATTRS = (*_texts("name"), "unit", "decimals", "disclose", "source", "boundary", "formula", "breakdown_of",
               "breakdowns", "min")
-_VALUE_CELLS = ("value", "status", "note_en", "note_zh-Hant", "reason_en", "reason_zh-Hant")
+_VALUE_CELLS = ("value", "status", *_texts("note"), *_texts("reason"))
 _ID = re.compile(r"[a-z][a-z0-9_]*")
 _YEAR = re.compile(r"(19|20)[0-9]{2}")
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
@@ -105,6 +121,11 @@ def _year_of(key) -> int | None:
     return int(key) if not isinstance(key, bool) and _YEAR.fullmatch(str(key)) else None
 
 
+def _cells(prefix: str, text: dict) -> dict:
+    """A text of a KPI file ({en: ..., zh-Hant: ...}) as its columns (name_en, name_zh-Hant)."""
+    return {f"{prefix}_{lang}": text[lang] for lang in LANGUAGES}
+
+
 def _export_rows(data_dir: Path) -> tuple[list[dict], int]:
     files = sorted((data_dir / "kpis").glob("*.yml"))
     if not files:
@@ -128,9 +149,8 @@ def _export_rows(data_dir: Path) -> tuple[list[dict], int]:
         for index, raw in enumerate(document["kpis"]):
             count += 1
             base = {
-                "group": document["group"], "group_title_en": document["title"]["en"],
-                "group_title_zh-Hant": document["title"]["zh-Hant"], "id": raw["id"], "name_en": raw["name"]["en"],
-                "name_zh-Hant": raw["name"]["zh-Hant"], "unit": raw["unit"], "decimals": int(raw.get("decimals", 0)),
+                "group": document["group"], **_cells("group_title", document["title"]), "id": raw["id"],
+                **_cells("name", raw["name"]), "unit": raw["unit"], "decimals": int(raw.get("decimals", 0)),
                 "disclose": " ".join(raw.get("disclose", [])), "source": raw.get("source"),
                 "boundary": raw.get("boundary"), "formula": raw.get("formula"), "breakdown_of": raw.get("breakdown_of"),
                 "breakdowns": "; ".join(f"{name}: {' '.join(ids)}" for name, ids in (raw.get("breakdowns") or {}).items()),
@@ -147,13 +167,15 @@ def _export_rows(data_dir: Path) -> tuple[list[dict], int]:
                                    file=str(path), line=line, hint="years are written 2024 (1900 to 2099), once each")
                     continue
                 by_year[year] = row = dict(base, year=year, _where=(str(path), line))
+                if isinstance(value, dict) and value.get("status") == "pending":  # to be collected (collect.py)
+                    row["status"] = "pending"
+                    continue
                 if isinstance(value, dict) and "status" in value:
-                    row.update({"status": value["status"], "reason_en": value["reason"]["en"],
-                                "reason_zh-Hant": value["reason"]["zh-Hant"]})
+                    row.update({"status": value["status"], **_cells("reason", value["reason"])})
                     continue
                 if isinstance(value, dict):
                     if value.get("note"):
-                        row.update({"note_en": value["note"]["en"], "note_zh-Hant": value["note"]["zh-Hant"]})
+                        row.update(_cells("note", value["note"]))
                     value = value["value"]
                 if isinstance(value, float) and not math.isfinite(value):  # .nan, .inf, 1e999: no cell holds them
                     problems.error("data.not-a-number", f"KPI '{raw['id']}': the {year} value is not a finite number",
@@ -186,9 +208,12 @@ def _csv_bytes(rows: list[dict]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-_WIDTHS = {"group": 14, "group_title_en": 22, "group_title_zh-Hant": 16, "id": 32, "name_en": 48, "name_zh-Hant": 32,
-           "unit": 12, "decimals": 9, "disclose": 12, "source": 22, "boundary": 18, "formula": 30, "breakdown_of": 24,
-           "breakdowns": 36, "min": 7, "year": 7, "value": 14, "status": 15, "note_en": 36, "note_zh-Hant": 28, "reason_en": 36, "reason_zh-Hant": 28}
+# Text columns: wider for a language that spaces its words (English) than for one that does not (Chinese).
+_TEXT_WIDTHS = {"group_title": (22, 16), "name": (48, 32), "note": (36, 28), "reason": (36, 28)}
+_WIDTHS = {"group": 14, "id": 32, "unit": 12, "decimals": 9, "disclose": 12, "source": 22, "boundary": 18, "formula": 30,
+           "breakdown_of": 24, "breakdowns": 36, "min": 7, "year": 7, "value": 14, "status": 15,
+           **{f"{prefix}_{lang}": spaced if lang in EDITIONS and EDITIONS[lang].unit_space else unspaced
+              for prefix, (spaced, unspaced) in _TEXT_WIDTHS.items() for lang in LANGUAGES}}
 
 
 def _xlsx_bytes(rows: list[dict], units_spec: dict | None = None) -> bytes:
@@ -226,13 +251,13 @@ def _xlsx_bytes(rows: list[dict], units_spec: dict | None = None) -> bytes:
     sheet.auto_filter.ref = f"A1:{letter[COLUMNS[-1]]}{len(rows) + 1}"
 
     units = workbook.create_sheet("units")
-    units.append(["unit", "en", "zh-Hant"])
+    units.append(["unit", *LANGUAGES])
     for unit, spec in (units_spec or load_units()).items():
-        units.append([unit, spec["label"]["en"], spec["label"]["zh-Hant"]])
+        units.append([unit, *(spec["label"][lang] for lang in LANGUAGES)])
     for cell in units[1]:
         cell.font = Font(bold=True)
-    for column in "ABC":
-        units.column_dimensions[column].width = 24
+    for column in range(1, len(LANGUAGES) + 2):
+        units.column_dimensions[get_column_letter(column)].width = 24
     last = len(rows) + 1000  # room for rows the data owner adds
     status = DataValidation(type="list", formula1='"' + ",".join(STATUSES) + '"', allow_blank=True)
     status.add(f"{letter['status']}2:{letter['status']}{last}")
@@ -634,15 +659,25 @@ def _read_rows(reader: _Reader, table: list[tuple[int, list]]) -> tuple[dict[str
     return groups, kpis
 
 
+_ALL_LANGUAGES = "both languages" if len(LANGUAGES) == 2 else "every language"
+
+
+def _all_of(names: tuple[str, ...]) -> str:
+    """'both note_en and note_zh-Hant' (the columns of a text)."""
+    if len(names) == 2:
+        return f"both {names[0]} and {names[1]}"
+    return " and ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
+
+
 def _pair(reader: _Reader, number: int, kpi_id: str, cells: dict, prefix: str) -> dict | None:
-    texts = {lang: _text(cells.get(f"{prefix}_{lang}")) for lang in ("en", "zh-Hant")}
+    texts = {lang: _text(cells.get(f"{prefix}_{lang}")) for lang in LANGUAGES}
     if not any(texts.values()):
         return None
     for lang, text in texts.items():
         if text is None:
             reader.error(number, f"{prefix}_{lang}" if f"{prefix}_{lang}" in reader.columns else None,
-                         f"KPI '{kpi_id}': a {prefix} needs both {prefix}_en and {prefix}_zh-Hant",
-                         "write it in both languages", "import.missing")
+                         f"KPI '{kpi_id}': a {prefix} needs {_all_of(_texts(prefix))}",
+                         f"write it in {_ALL_LANGUAGES}", "import.missing")
             return None
     return texts
 
@@ -675,6 +710,9 @@ def _read_values(reader: _Reader, kpi: _Kpi) -> dict[int, object]:
             reader.error(number, "status", f"KPI '{kpi.id}': status '{status}' is not one of {', '.join(STATUSES)}",
                          suggest(status, STATUSES) or "leave it empty for a reported figure")
             continue
+        if status == "pending":  # still to collect: kept as it is
+            values[year] = _Flow(status=status)
+            continue
         if status == "reported":
             if _blank(cells.get("value")):
                 reader.error(number, "value", f"KPI '{kpi.id}': no value for {year}",
@@ -682,7 +720,7 @@ def _read_values(reader: _Reader, kpi: _Kpi) -> dict[int, object]:
                              "import.missing")
                 continue
             amount = _parse_number(reader, number, kpi.id, cells["value"])
-            for name in ("reason_en", "reason_zh-Hant"):
+            for name in _texts("reason"):
                 if name in filled:
                     reader.error(number, name, f"KPI '{kpi.id}': a reason goes with status not_available or not_applicable",
                                  "clear the reason, or set the status", "import.invalid")
@@ -693,15 +731,17 @@ def _read_values(reader: _Reader, kpi: _Kpi) -> dict[int, object]:
         if not _blank(cells.get("value")):
             reader.error(number, "value", f"KPI '{kpi.id}': a value with status {status} must be empty",
                          "clear the value, or clear the status for a reported figure", "import.invalid")
-        for name in ("note_en", "note_zh-Hant"):
+        reasons = _texts("reason")
+        for name in _texts("note"):
             if name in filled:
                 reader.error(number, name, f"KPI '{kpi.id}': a note goes with a value; status {status} takes a reason",
-                             "move the text to reason_en and reason_zh-Hant", "import.invalid")
+                             f"move the text to {' and '.join(reasons)}", "import.invalid")
         reason = _pair(reader, number, kpi.id, cells, "reason")
-        if reason is None and "reason_en" not in filled and "reason_zh-Hant" not in filled:
-            reader.error(number, "reason_en" if "reason_en" in reader.columns else None,
-                         f"KPI '{kpi.id}': status {status} needs a reason in reason_en and reason_zh-Hant",
-                         "say why there is no figure, in both languages", "import.missing")
+        if reason is None and not any(name in filled for name in reasons):
+            reader.error(number, reasons[0] if reasons[0] in reader.columns else None,
+                         f"KPI '{kpi.id}': status {status} needs a reason in {' and '.join(reasons)}",
+                         f"say why there is no figure, in {_ALL_LANGUAGES}",
+                         "import.missing")
         if reason is not None:
             values[year] = _Flow(status=status, reason=_Flow(reason))
     return dict(sorted(values.items()))
@@ -733,7 +773,7 @@ def _group_yaml(reader: _Reader, group: _Group, kpis: dict[str, _Kpi], source: s
     for kpi_id in group.kpis:
         kpi = kpis[kpi_id]
         attr = {name: value for name, (value, _) in kpi.attrs.items()}
-        entry = {"id": kpi_id, "name": _Flow({"en": attr.get("name_en"), "zh-Hant": attr.get("name_zh-Hant")}),
+        entry = {"id": kpi_id, "name": _Flow({lang: attr.get(f"name_{lang}") for lang in LANGUAGES}),
                  "unit": attr.get("unit")}
         if attr.get("decimals"):
             entry["decimals"] = attr["decimals"]
@@ -751,8 +791,7 @@ def _group_yaml(reader: _Reader, group: _Group, kpis: dict[str, _Kpi], source: s
             entry["values"] = values
         entries.append(entry)
     document = {"group": group.id,
-                "title": {"en": group.attrs.get("group_title_en", ("",))[0],
-                          "zh-Hant": group.attrs.get("group_title_zh-Hant", ("",))[0]},
+                "title": {lang: group.attrs.get(f"group_title_{lang}", ("",))[0] for lang in LANGUAGES},
                 "kpis": entries}
     header = f"# generated by esg-report import from {source}; edit either the spreadsheet or this file\n"
     return header + yaml.dump(document, Dumper=_Dumper, allow_unicode=True, sort_keys=False, default_flow_style=False,
@@ -766,7 +805,7 @@ def _check_required(reader: _Reader, groups: dict[str, _Group], kpis: dict[str, 
                 reader.error(group.row, name if name in reader.columns else None, f"group '{group.id}' has no {name}",
                              "give the group's title on at least one of its rows", "import.missing")
     for kpi in kpis.values():
-        for name in ("name_en", "name_zh-Hant", "unit"):
+        for name in (*_texts("name"), "unit"):
             if name not in kpi.attrs:
                 reader.error(kpi.row, name if name in reader.columns else None, f"KPI '{kpi.id}' has no {name}",
                              "fill it in on at least one of the KPI's rows", "import.missing")

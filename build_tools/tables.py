@@ -32,7 +32,8 @@ def render_kpi_table(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
                 # Markers go on the indicator, not after the figure, where "2⁽¹⁾" reads as a power.
                 notes.append(_("{year}: {note}").format(year=year, note=remark) if len(years) > 1 else remark)
                 markers.append(len(notes))
-            cells.append({"year": year, "text": renderer.format_value(kpi, year, unit=False) if value else "–"})
+            cells.append({"year": year, "text": renderer.format_value(kpi, year, unit=False) if value else "–",
+                          "pending": bool(value and value.status == "pending")})
         # The parts of a total in the table sit indented under it, breakdown by breakdown.
         classes = ["kpi-part", f"kpi-depth-{depth}"] if depth else []
         rows.append({"kpi": kpi.id, "name": kpi.name[edition], "unit": renderer.fmt.column_unit(kpi.unit),

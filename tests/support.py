@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -13,6 +15,22 @@ from lxml import etree
 from pypdf import PdfReader
 
 from build_tools.cli import main
+
+
+def tree_hash(root: Path, skip: Path | None = None) -> str:
+    """Names, modes, link targets and contents of everything under ``root`` (except ``skip``):
+    a sentinel tree hashed before and after a command shows it touched nothing."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if skip is not None and (path == skip or skip in path.parents):
+            continue
+        info = path.lstat()
+        digest.update(f"{path.relative_to(root)}|{info.st_mode:o}".encode())
+        if path.is_symlink():
+            digest.update(os.readlink(path).encode())
+        elif path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def run_cli(*args: str) -> tuple[int, str, str]:

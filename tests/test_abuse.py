@@ -12,7 +12,6 @@ chapter or rewrite a data file and return that location, so expectations come fr
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import subprocess
@@ -25,7 +24,7 @@ import pytest
 
 from build_tools.project import TOOLCHAIN_ROOT
 
-from support import run_cli
+from support import run_cli, tree_hash
 
 # --- the harness -------------------------------------------------------------------
 
@@ -61,19 +60,6 @@ def run(case: Case, report: Path) -> Outcome:
         pytest.fail(f"esg-report {' '.join(case.args)} still running after {case.timeout} s "
                     f"(output so far: {exc.stdout!r} {exc.stderr!r})")
     return Outcome(done.returncode, done.stdout + done.stderr)
-
-
-def tree_digest(root: Path) -> str:
-    """Names, kinds, permissions, link targets and contents of everything under ``root``."""
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        info = path.lstat()
-        digest.update(f"{path.relative_to(root)}\0{info.st_mode:o}\0".encode())
-        if path.is_symlink():
-            digest.update(os.readlink(path).encode())
-        elif path.is_file():
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def make_sentinel(folder: Path) -> Path:
@@ -229,10 +215,10 @@ CASES = [
 def test_bad_input_is_a_located_error(case: Case, abuse_report):
     report, sentinel = abuse_report
     location = case.breaks(report)
-    before = tree_digest(sentinel)
+    before = tree_hash(sentinel)
     outcome = run(case, report)
     assert_located(outcome, case, location)
-    assert tree_digest(sentinel) == before, "something beside the report changed"
+    assert tree_hash(sentinel) == before, "something beside the report changed"
 
 
 # --- the harness itself ---------------------------------------------------------------
@@ -240,21 +226,21 @@ def test_bad_input_is_a_located_error(case: Case, abuse_report):
 
 def test_the_unbroken_report_passes_the_same_harness(abuse_report):
     report, sentinel = abuse_report
-    before = tree_digest(sentinel)
+    before = tree_hash(sentinel)
     outcome = run(Case("none", lambda r: "", "", ""), report)
     assert outcome.exit_code == 0, outcome.output
     assert "Traceback" not in outcome.output
-    assert tree_digest(sentinel) == before
+    assert tree_hash(sentinel) == before
 
 
 def test_the_sentinel_digest_notices_a_change(tmp_path):
     sentinel = make_sentinel(tmp_path / "sentinel")
-    before = tree_digest(sentinel)
+    before = tree_hash(sentinel)
     (sentinel / "notes.txt").write_text("keep me!\n", "utf-8")
-    changed = tree_digest(sentinel)
+    changed = tree_hash(sentinel)
     (sentinel / "notes.txt").write_text("keep me\n", "utf-8")
     (sentinel / "notes.txt").chmod(0o600)
-    assert len({before, changed, tree_digest(sentinel)}) == 3
+    assert len({before, changed, tree_hash(sentinel)}) == 3
 
 
 def test_case_ids_are_unique():

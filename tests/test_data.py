@@ -550,9 +550,9 @@ def test_builtin_units_follow_the_report_units_format():
     import yaml
     from importlib import resources
 
-    from build_tools.data import _schema
+    from build_tools.data import schema
 
     builtin = yaml.safe_load(resources.files("build_tools").joinpath("units.yml").read_text("utf-8"))
-    jsonschema.validate(builtin, _schema("units.schema.json"))
+    jsonschema.validate(builtin, schema("units.schema.json"))
     assert (builtin["kg"]["label"]["zh-Hant"], builtin["GJ"]["label"]["zh-Hant"],
             builtin["litres"]["label"]["zh-Hant"], builtin["employees"]["label"]["zh-Hant"]) == ("公斤", "吉焦耳", "公升", "名")

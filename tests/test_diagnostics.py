@@ -25,11 +25,22 @@ def test_a_weasyprint_warning_fails_a_strict_build_located_in_the_chapter(starte
 
 
 def test_an_image_weasyprint_cannot_load_is_located_at_the_chapter_line(starter):
-    path = add_to_chapter(starter, '<img src="https://example.invalid/logo.png" alt="Logo">')
+    path = add_to_chapter(starter, '<img src="no-such-logo.png" alt="Logo">')
     code, _, err = run_cli("build", str(starter), "--strict", "--edition", "en")
     line = len(path.read_text("utf-8").splitlines())
     assert code == 1
-    assert f"content/en/environmental.md:{line}: warning:" in err and "[print.weasyprint]" in err
+    assert f"content/en/environmental.md:{line}: warning: Failed to load image" in err and "[print.weasyprint]" in err
+
+
+def test_a_remote_image_is_never_downloaded_into_the_pdf(starter):
+    path = add_to_chapter(starter, '<img src="https://example.invalid/logo.png" alt="Logo">')
+    code, _, err = run_cli("build", str(starter), "--edition", "en")
+    line = len(path.read_text("utf-8").splitlines())
+    assert code == 1
+    # Refused twice: the website loads nothing from other hosts either.
+    assert (f"content/en/environmental.md:{line}: error: the page would load https://example.invalid/logo.png "
+            "from another host [content.remote]") in err
+    assert "Traceback" not in err
 
 
 @pytest.mark.allow_logs

@@ -56,6 +56,17 @@ def hostile_build(starter_template, tmp_path_factory):
     first["values"][year] = {"value": value["value"] if isinstance(value, dict) else value,
                              "note": _poison({"en": "Note", "zh-Hant": "附註"})}
     kpi_file.write_text(yaml.safe_dump(kpis, allow_unicode=True), "utf-8")
+    # A unit of the report's own, and an explanation shown in the content index.
+    (report / "data" / "units.yml").write_text(yaml.safe_dump(
+        {"hostile_units": {"label": _poison({"en": "units", "zh-Hant": "個"}), "singular": {"en": f"unit {PAYLOAD}"}}},
+        allow_unicode=True), "utf-8")
+    kpis = yaml.safe_load(kpi_file.read_text("utf-8"))
+    kpis["kpis"][0]["unit"] = "hostile_units"
+    kpi_file.write_text(yaml.safe_dump(kpis, allow_unicode=True), "utf-8")
+    for chapter in (report / "content").rglob("social.md"):  # B4.2 is then explained, not disclosed
+        chapter.write_text(chapter.read_text("utf-8").replace(" B4.2", ""), "utf-8")
+    (report / "data" / "disclosures.yml").write_text(yaml.safe_dump(
+        {"explanations": {"B4.2": _poison({"en": "Not relevant", "zh-Hant": "不適用"})}}, allow_unicode=True), "utf-8")
     output = report / "site"
     results, problems = build_report(Project.at(report), output=output)
     assert not problems.errors, "\n".join(d.format() for d in problems.items)
@@ -119,6 +130,14 @@ def test_the_pdf_shows_the_payload_as_text(hostile_build, edition):
     text = squash(pdf_text(pdfs[edition]))
     assert squash(f"{meta['company']['name'][edition]}") in text  # cover, with the payload
     assert squash("HK$") in text and "&#36;" not in text and "&amp;" not in text
+
+
+@pytest.mark.parametrize("edition", ["en", "zh-Hant"])
+def test_the_explanation_and_the_unit_reach_the_pdf_as_text(hostile_build, edition):
+    _, pdfs, _ = hostile_build
+    text = squash(pdf_text(pdfs[edition]))
+    explanation = {"en": "Not relevant", "zh-Hant": "不適用"}[edition]
+    assert squash(f"{explanation} {PAYLOAD}") in text  # the content index, literally
 
 
 def test_money_pattern_symbols_are_shown_once_in_the_site(hostile_build):

@@ -169,3 +169,16 @@ def test_year_must_be_a_whole_number(renderers):
     for bad in ("2023.5", "'twenty'", "True"):
         error = error_of(renderers["en"], f'{{{{ kpi("suppliers_total", year={bad}) }}}}')
         assert error.code == "macro" and "year must be a whole year" in error.message, bad
+
+
+def test_zero_and_text_give_whole_phrases_in_either_case(renderers, data):
+    """Chinese rebuilds the sentence around a zero: 並無接獲投訴, but 共接獲4宗投訴."""
+    zh = renderers["zh-Hant"]
+    zero_kpi = next(k for k in data.kpis.values() if k.value(data.year).amount == 0 and k.unit == "cases")
+    other = next(k for k in data.kpis.values() if (k.value(data.year).amount or 0) > 0 and k.unit == "cases")
+    call = '{{{{ kpi("{id}", zero="並無接獲投訴", text="共接獲{{value}}投訴") }}}}'
+    assert ">並無接獲投訴</span>" in render(zh, call.format(id=zero_kpi.id))
+    figure = f"{other.value(data.year).amount:,}"
+    assert f">共接獲{figure}宗投訴</span>" in render(zh, call.format(id=other.id))
+    error = error_of(zh, '{{ kpi("%s", text="共接獲投訴") }}' % other.id)
+    assert error.message == "text= needs {value} where the figure goes"

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from build_tools.i18n import EDITIONS as EDITION_REGISTRY, load_translations
 from build_tools.project import TOOLCHAIN_ROOT
 from build_tools.typesetting import squeeze_punctuation
-from support import (page_number_links, page_starting_with, pdf_fonts, pdf_footers, pdf_links, pdf_outline, pdf_pages_text, pdf_text,
+from support import (page_number_links, page_starting_with, pdf_fonts, pdf_footers, pdf_links, pdf_outline, pdf_pages_text,
                      report_meta, squash)
 
 EDITIONS = ["en", "zh-Hant"]

@@ -4,7 +4,6 @@ traceback is printed, and that nothing beside the report changed."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -13,24 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-from support import run_cli
+from support import run_cli, tree_hash
 
 from build_tools.publish import MARKER
-
-
-def tree_hash(root: Path, skip: Path | None = None) -> str:
-    """Names, modes, link targets and contents of everything under ``root`` (except ``skip``)."""
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if skip is not None and (path == skip or skip in path.parents):
-            continue
-        stat = path.lstat()
-        digest.update(f"{path.relative_to(root)}|{stat.st_mode:o}".encode())
-        if path.is_symlink():
-            digest.update(os.readlink(path).encode())
-        elif path.is_file():
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 @pytest.fixture

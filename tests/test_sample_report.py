@@ -172,3 +172,24 @@ def test_no_broken_internal_links_in_the_built_site(sample_build):
             elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in ids_of(target):
                 broken.append(f"{page.relative_to(output)} -> {href} (no such anchor)")
     assert not broken, broken[:20]
+
+
+@pytest.mark.parametrize("edition", ["en", "zh-Hant"])
+def test_company_stock_codes_and_period_on_the_home_page_and_the_cover(sample_build, data, edition):
+    """Each edition names the company, its stock codes and the period in its own language."""
+    from build_tools.formatting import Formatter
+    from build_tools.i18n import get_edition, load_translations
+
+    output, pdfs, _ = sample_build
+    meta = data.meta
+    fmt = Formatter(edition, meta["report"]["money"][edition], units=data.units,
+                    translations=load_translations([TOOLCHAIN_ROOT / "translations"], get_edition(edition)))
+    codes = fmt.stock_codes(meta["company"]["stock_codes"])
+    assert all(c["code"] in codes for c in meta["company"]["stock_codes"])
+    home = re.sub(r"<[^>]+>", "", (output / edition / "index.html").read_text("utf-8"))
+    assert meta["company"]["name"][edition] in home and codes in home
+    cover = squash(pdf_text(pdfs[edition], last=1))
+    assert squash(meta["company"]["name"][edition]) in cover and squash(codes) in cover
+    assert squash(fmt.date(meta["report"]["period_start"])) in cover and squash(fmt.date(meta["report"]["period_end"])) in cover
+    if edition == "zh-Hant":
+        assert "香港聯交所：" in codes and "；" in codes  # full-width punctuation between Chinese names

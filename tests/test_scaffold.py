@@ -29,7 +29,7 @@ def test_new_with_every_flag_leaves_nothing_of_the_placeholder_company(tmp_path)
     assert code == 0, err
     text = all_text(report)
     resolved = PLACEHOLDER.resolved()
-    for leftover in ("示例", "Example", PLACEHOLDER.company, PLACEHOLDER.company_zh, "RMB", "人民幣",
+    for leftover in ("示例", "Example", *PLACEHOLDER.company.values(), "RMB", "人民幣",
                      resolved.approved, resolved.period_start, resolved.period_end):
         assert leftover not in text, leftover
     assert not re.search(r"(?<![0-9])0000(?![0-9])", text)  # the placeholder stock code, not 1200000
@@ -95,3 +95,32 @@ def test_new_asks_on_a_terminal_only(tmp_path, monkeypatch):
     meta = yaml.safe_load((tmp_path / "kf" / "data" / "report.yml").read_text("utf-8"))
     assert meta["company"]["short_name"] == {"en": "Kowloon", "zh-Hant": "九龍渡輪"}
     assert (meta["report"]["year"], meta["report"]["approved"]) == (2025, "2026-03-31")
+
+
+def test_the_starter_has_every_text_in_every_edition_of_the_registry():
+    """A new edition in i18n.EDITIONS is scaffolded once texts.yml has its block, with every key."""
+    from importlib import resources
+
+    from build_tools.i18n import EDITIONS
+
+    texts = yaml.safe_load(resources.files("build_tools").joinpath("scaffold", "texts.yml").read_text("utf-8"))
+    assert list(texts) == list(EDITIONS)
+    first = next(iter(texts.values()))
+    for code, block in texts.items():
+        assert block.keys() == first.keys() and block["pages"].keys() == first["pages"].keys(), code
+        assert block["money"].keys() == first["money"].keys(), code
+
+
+def test_new_with_one_edition_creates_only_its_pages_and_checks(tmp_path):
+    from build_tools.i18n import EDITIONS
+
+    last = list(EDITIONS)[-1]  # not the default source edition: the starter's mkdocs.yml follows the choice
+    report = tmp_path / "one"
+    code, _, err = run_cli("new", str(report), "--editions", last)
+    assert code == 0, err
+    assert [p.name for p in (report / "content").iterdir()] == [last]
+    meta = yaml.safe_load((report / "data" / "report.yml").read_text("utf-8"))
+    assert meta["editions"] == [last]
+    assert f"docs_dir: content/{last}\n" in (report / "mkdocs.yml").read_text("utf-8")
+    code, out, err = run_cli("check", str(report), "--strict")
+    assert code == 0, out + err

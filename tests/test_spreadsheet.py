@@ -639,3 +639,24 @@ def test_a_full_disk_is_a_located_error_and_the_old_file_stays(command, starter,
     assert "Traceback" not in out + err
     assert target.read_bytes() == before and data_tree(starter / "data") == data
     assert not [p for p in target.parent.iterdir() if p.name.endswith(".part")]
+
+
+# The header of a sheet exported before the columns were built from the editions: it must still import.
+_HEADER_OF_2025 = ("group,group_title_en,group_title_zh-Hant,id,name_en,name_zh-Hant,unit,decimals,disclose,source,"
+                   "boundary,formula,breakdown_of,year,value,status,note_en,note_zh-Hant,reason_en,reason_zh-Hant,"
+                   "breakdowns,min").split(",")
+
+
+def test_a_sheet_with_the_earlier_column_names_still_imports(sample_data, tmp_path):
+    assert list(COLUMNS) == _HEADER_OF_2025
+    group = yaml.safe_load(sorted((sample_data / "kpis").glob("*.yml"))[0].read_text("utf-8"))
+    kpi = group["kpis"][0]
+    row = dict.fromkeys(_HEADER_OF_2025, "") | {
+        "group": group["group"], "group_title_en": group["title"]["en"], "group_title_zh-Hant": group["title"]["zh-Hant"],
+        "id": "hand_typed", "name_en": "Hand-typed figure", "name_zh-Hant": "手填數字", "unit": kpi["unit"],
+        "year": "2024", "value": "12.5", "note_en": "Typed in.", "note_zh-Hant": "手填。"}
+    sheet = write_csv(tmp_path / "old.csv", [_HEADER_OF_2025, [row[name] for name in _HEADER_OF_2025]])
+    import_workbook(sheet, sample_data)
+    typed = load_report_data(sample_data).kpis["hand_typed"]
+    assert typed.name == {"en": "Hand-typed figure", "zh-Hant": "手填數字"}
+    assert (typed.values[2024].amount, typed.values[2024].note) == (Decimal("12.5"), {"en": "Typed in.", "zh-Hant": "手填。"})
