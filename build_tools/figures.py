@@ -188,6 +188,9 @@ class FigureCatalog:
             raise FigureError(f"image file '{path}' not found",
                               f"looked in {candidates[0].parent} (this edition) and {candidates[1].parent} (both editions)")
         found = found.resolve()
+        if not found.is_relative_to(self.content_dir.parent.resolve()):  # a link out of the report
+            raise FigureError(f"image file '{path}' lies outside the report's content folder",
+                              "copy the file into content/images/")
         if found not in self.images:
             self.images[found] = inspect_image(found, path)
         return self.images[found]

@@ -198,3 +198,14 @@ def test_browser_loads_a_web_copy_from_the_site_only(figures_build, browser):
     finally:
         context.close()
         httpd.shutdown()
+
+
+def test_caption_and_alt_are_text(starter):
+    add_images(starter)
+    append(starter, "en", "social.md",
+           '\n{{ figure("images/photo.png", alt="A <b>bold</b> \\"claim\\"", caption="*Not* <i>markup</i>") }}\n')
+    code, out, err = run_cli("build", str(starter), "--no-pdf", "--edition", "en")
+    assert code == 0, out + err
+    html = (starter / "site" / "en" / "social" / "index.html").read_text("utf-8")
+    assert "<i>markup</i>" not in html and "<em>Not</em>" not in html and "&lt;i&gt;markup&lt;/i&gt;" in html
+    assert 'alt="A &lt;b&gt;bold&lt;/b&gt; &quot;claim&quot;"' in html
