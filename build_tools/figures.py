@@ -88,7 +88,10 @@ class ImageFile:
     def web_widths(self) -> list[int]:
         if self.kind not in RASTER_FORMATS:
             return []
-        return [w for w in WEB_WIDTHS if w < self.width] + [self.width]
+        # The original's own width too when it is no wider than the largest web copy; a larger
+        # original (a 4000 px photo, 8 MB) is for the print only.
+        smaller = [w for w in WEB_WIDTHS if w < self.width]
+        return smaller + ([self.width] if self.width <= WEB_WIDTHS[-1] or not smaller else [])
 
 
 @dataclass
@@ -158,10 +161,8 @@ class FigureCatalog:
         if image.web_widths:
             sources = [{"type": "image/webp", "srcset": ", ".join(
                 f"{up}{ASSET_DIR}/{image.name(w, '.webp')} {w}w" for w in image.web_widths)}]
-        srcset = ", ".join(f"{up}{ASSET_DIR}/{image.name(w, '.' + RASTER_FORMATS[image.kind])} {w}w"
-                           for w in image.web_widths[:-1])
-        if srcset:
-            srcset += f", {src} {image.width}w"
+        srcset = ", ".join(f"{src if w == image.width else up + ASSET_DIR + '/' + image.name(w, '.' + RASTER_FORMATS[image.kind])} {w}w"
+                           for w in image.web_widths)
         return html.render("figure.html", id=key, size=size, src=src, sources=sources, srcset=srcset,
                            sizes=WEB_SIZES[size], width=image.width, height=image.height,
                            alt="" if decorative else alt, decorative=decorative,

@@ -95,7 +95,9 @@ def test_web_copies_sizes_and_lazy_loading(figures_build):
     assert f'width="{SMALL[0]}" height="{SMALL[1]}"' in small[0] and 'loading="lazy"' in small[0]
     webp = re.search(r'<source type="image/webp" srcset="([^"]+)"', social).group(1)
     widths = [int(w) for w in re.findall(r" (\d+)w", webp)]
-    assert widths == [w for w in WEB_WIDTHS if w < PHOTO[0]] + [PHOTO[0]]
+    assert PHOTO[0] > WEB_WIDTHS[-1] and widths == list(WEB_WIDTHS)  # a wider original is not sent whole
+    small_webp = re.findall(r'<source type="image/webp" srcset="([^"]+)"', social)[1]
+    assert [int(w) for w in re.findall(r" (\d+)w", small_webp)] == [w for w in WEB_WIDTHS if w < SMALL[0]] + [SMALL[0]]
     for url in re.findall(r"\.\./(_figures/\S+)", webp):
         with Image.open(output / "en" / url) as copy:
             assert copy.format == "WEBP" and copy.width in widths
