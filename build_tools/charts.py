@@ -31,6 +31,7 @@ def render_kpi_chart(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
     _ = renderer._
     edition = renderer.edition
     series = [(k, [k.value(y) for y in years]) for k in kpis]
+    palette = getattr(renderer, "palette", _PALETTE)  # the brand's colours first (brand.py)
     # One legend line per series below the axis, so no entry can run off the drawing.
     width, left, top, axis_room, legend_line = 640, 20, 40, 34, 22
     bottom = axis_room + legend_line * len(series)
@@ -59,7 +60,7 @@ def render_kpi_chart(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
             summary.append(_("{name} {year}: {value}").format(
                 name=kpi.name[edition], year=years[y_index], value=renderer.format_value(kpi, years[y_index])))
             bars.append({"x": _coordinate(x), "y": _coordinate(y), "width": _coordinate(bar_w), "height": _coordinate(h),
-                         "colour": _PALETTE[s_index % len(_PALETTE)], "label_x": _coordinate(x + bar_w / 2),
+                         "colour": palette[s_index % len(palette)], "label_x": _coordinate(x + bar_w / 2),
                          "label_y": _coordinate(y - 6), "label": renderer.format_value(kpi, years[y_index], unit=False)})
     ticks = [{"x": _coordinate(left + slot * i + slot / 2), "y": top + plot_h + 22, "year": year} for i, year in enumerate(years)]
     legend = []
@@ -67,7 +68,7 @@ def render_kpi_chart(renderer: "ChapterRenderer", kpis: list["KPI"], years: list
         unit = renderer.fmt.unit_label(kpi.unit)
         name = _("{name} ({unit})").format(name=kpi.name[edition], unit=unit) if unit else kpi.name[edition]
         legend.append({"x": left, "y": top + plot_h + axis_room + legend_line * s_index,
-                       "colour": _PALETTE[s_index % len(_PALETTE)], "name": name})
+                       "colour": palette[s_index % len(palette)], "name": name})
     return html.render("kpi-chart.html", width=width, height=height, font=CHART_FONT, title=title,
                        label=_("; ").join(summary), bars=bars, pending=pending, ticks=ticks, legend=legend,
                        axis={"x1": left, "x2": width - left, "y": top + plot_h})
@@ -109,7 +110,8 @@ def _materiality_scatter(renderer: "ChapterRenderer", matrix: dict, caption: str
     levels = len(matrix.get("levels", [])) or 3
     size, pad = 420, 50
     cell = (size - 2 * pad) / levels
-    colours = {c["id"]: _PALETTE[i % len(_PALETTE)] for i, c in enumerate(matrix.get("categories", []))}
+    palette = getattr(renderer, "palette", _PALETTE)
+    colours = {c["id"]: palette[i % len(palette)] for i, c in enumerate(matrix.get("categories", []))}
     grid = []
     for i in range(levels + 1):
         at = _coordinate(pad + i * cell)

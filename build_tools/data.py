@@ -27,6 +27,7 @@ from types import MappingProxyType
 import jsonschema
 import yaml
 
+from .brand import check_brand
 from .errors import DataError, Diagnostics
 from .yamlsource import line_for_path, load_yaml
 
@@ -327,6 +328,7 @@ def load_report_data(data_dir: Path) -> ReportData:
     if not problems.errors:
         year = int(meta["report"]["year"])
         _check_period(meta, report_file, problems)
+        check_brand(meta, report_file, data_dir.parent / "content", problems)  # brand.py: contrast, files
         _check_plausible(kpis, units, year, problems)
         _compute_formulas(kpis, problems)
         _check_reporting_year(kpis, year, problems)

@@ -12,6 +12,7 @@ import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .brand import Brand
 from .data import ReportData, load_report_data
 from .disclosures import (Framework, Location, PageHeading, build_index, check_codes, check_coverage,
                           find_source_line, load_explanations, parse_fragment, report_framework, reported_locations,
@@ -54,6 +55,11 @@ class EditionContext:
         self.formatter = Formatter(edition, self.data.meta["report"]["money"][edition],
                                    units=self.data.units, translations=self.translations)
         self.renderer = ChapterRenderer(self.data, edition, self.formatter)
+        self.figures = self.renderer.figures
+        self.brand = Brand.from_meta(self.data.meta)
+        if self.data.meta.get("brand"):
+            self.renderer.palette = self.brand.palette  # charts.py: the brand's colours first
+        self.figures.attach(self.content_dir, self.problems)
         self.templates = template_environment(project, self.translations)
         self.framework: Framework = report_framework(self.data.meta)
         self.explanations = load_explanations(project.data_dir, self.problems)
@@ -136,6 +142,24 @@ class EditionContext:
     def index_groups(self):
         return build_index(self.framework, self.locations, self.explanations)
 
+    def resolve_figures(self) -> None:
+        """Figure numbers, references and the list of figures, once every page is rendered (the
+        print copies here; the engine adapter passes the web copies to ``figure_html``)."""
+        self.figures.problems = self.problems
+        self.figures.number(self.ordered_pages)
+        for page in self.pages.values():
+            page.html = self.figures.resolve(page, page.html)
+
+    def figure_html(self, src: str, web_html: str) -> str:
+        return self.figures.resolve(self.pages[src], web_html) if src in self.pages else web_html
+
+    def print_brand(self) -> dict | None:
+        """The brand for templates/print/document.html: colours and the files as file URIs."""
+        if not self.data.meta.get("brand"):
+            return None
+        files = self.brand.files(self.project.root / "content")
+        return {"colours": self.brand.theme_values(), **{key: path.resolve().as_uri() for key, path in files.items()}}
+
     def check_disclosures(self) -> None:
         check_codes(self.framework, self.locations, self.content_dir, self.data, self.problems)
         check_coverage(self.framework, self.locations, self.explanations, self.project.data_dir, self.problems,
@@ -179,11 +203,11 @@ def check_page_html(root, source: Path, problems: Diagnostics) -> None:
                                  file=str(source), line=find_source_line(source, f"#{anchor}"),
                                  hint="give each heading its own { #id }")
             seen.add(anchor)
-        if element.tag == "img" and not (element.get("alt") or "").strip():
+        if element.tag == "img" and not (element.get("alt") or "").strip() and element.get("role") != "presentation":
             src = element.get("src", "")
-            problems.warning("content.image-alt", f"image '{src}' has no text alternative",
+            problems.error("content.image-alt", f"image '{src}' has no text alternative",
                              file=str(source), line=find_source_line(source, src.rsplit("/", 1)[-1]),
-                             hint="write ![what the image shows](file.png)")
+                             hint="write ![what the image shows](file.png), or use figure(..., decorative=True)")
         loaded = element.get(_LOADS[element.tag], "") if element.tag in _LOADS else ""
         if loaded.startswith(("http://", "https://", "//")):
             # The site must work offline and in mainland China: it loads nothing from other hosts.

@@ -17,6 +17,8 @@ from markupsafe import Markup
 from . import html
 from .charts import render_kpi_chart, render_materiality
 from .data import KPI, ReportData, suggest
+from .figures import FigureCatalog, FigureError
+from .keyfigures import key_figures_macro
 from .errors import Diagnostic, RenderError
 from .formatting import CHANGE_STYLES, Formatter
 from .sandbox import DEFAULT_LIMITS, ChapterEnvironment, Limits, SandboxError
@@ -45,6 +47,8 @@ class ChapterRenderer:
         self.env = ChapterEnvironment(limits, undefined=StrictUndefined, autoescape=True, finalize=html.escape_text,
                                       keep_trailing_newline=True)
         self.env.filters["format"] = _markup_aware(self.env.filters["format"])
+        # Figures (figures.py): the edition's content folder is attached by EditionContext.
+        self.figures = FigureCatalog(formatter._)
         self.env.globals.update(
             kpi=self.kpi,
             change=self.change,
@@ -53,6 +57,10 @@ class ChapterRenderer:
             materiality_matrix=self.materiality_matrix,
             group_title=self.group_title,
             content_index=lambda: INDEX_PLACEHOLDER,
+            figure=self.figures.figure,
+            figure_ref=self.figures.figure_ref,
+            list_of_figures=self.figures.list_of_figures,
+            key_figures=key_figures_macro(self, MacroError),
             # Report metadata as plain text (escaped where it enters HTML); documented in
             # docs/authoring-guide.md, "Report metadata in chapters".
             **self.fmt.report_variables(data.meta),
@@ -65,6 +73,7 @@ class ChapterRenderer:
             line = getattr(exc, "line", None) or _template_line(exc)
             return RenderError(Diagnostic("error", code, message, file=str(file), line=line, hint=hint))
 
+        self.figures.begin_page(file)
         try:
             template = self.env.from_string(source)
             with self.env.page_limits():
@@ -73,11 +82,11 @@ class ChapterRenderer:
             raise RenderError(Diagnostic("error", "jinja.syntax", f"template syntax error: {exc.message}",
                                          file=str(file), line=exc.lineno,
                                          hint="check the {{ }} and {% %} pairs on this line")) from None
-        except (MacroError, SandboxError) as exc:
+        except (MacroError, SandboxError, FigureError) as exc:
             raise located(getattr(exc, "code", "macro"), str(exc), exc, exc.hint) from None
         except TemplateError as exc:
             raise located("jinja.undefined" if "undefined" in str(exc) else "jinja.render", str(exc), exc,
-                          "macros: kpi, change, kpi_table, kpi_chart, content_index; see docs/authoring-guide.md, 'Figures come from data'") from None
+                          "macros: kpi, change, kpi_table, kpi_chart, figure, figure_ref, content_index; see docs/authoring-guide.md, 'Figures come from data'") from None
         except ZeroDivisionError as exc:
             raise located("jinja.arithmetic", "division by zero", exc, "check the divisor on this line") from None
         except (OverflowError, ArithmeticError) as exc:

@@ -212,6 +212,10 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
             "kpi_label": _text(_("KPI data (CSV)")),
             "index_label": _text(_("Content index (CSV)")),
         }
+        if meta.get("brand"):  # brand.py: the theme's colours (main.html) and logo
+            config.extra["report"]["brand"] = ctx.brand.theme_values()
+            if ctx.brand.logo:
+                config.theme["logo"] = ctx.brand.published_name("logo")
         config.site_name = _text(meta["report"].get("short_title", meta["report"]["title"])[code])
         # --- web publication (webmeta.py): the edition's own address, so that MkDocs' canonical
         # URLs and its sitemap carry /<edition>/; the earlier years on the home page.
@@ -288,6 +292,10 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
         if ctx.render_failed:  # the index of a half-rendered edition would only add noise
             return env
         ctx.check_disclosures()
+        ctx.resolve_figures()
+        for file in files.documentation_pages():
+            if file.page is not None and file.page.content:
+                file.page.content = ctx.figure_html(file.src_uri, file.page.content)
         if ctx.index_page:
             for file in files.documentation_pages():
                 if file.src_uri == ctx.index_page and file.page is not None:
@@ -295,6 +303,8 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
         return env
 
     def on_post_build(self, config):
+        self.context.figures.write_assets(Path(config.site_dir))
+        self.context.brand.write_assets(self.context.project.root / "content", Path(config.site_dir))
         if self._own_context:  # no CLI to report them: MkDocs prints them (and --strict counts them)
             _log_problems(self.context.problems, self.context.project.root)
             self.context.problems = Diagnostics()

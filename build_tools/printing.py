@@ -152,6 +152,7 @@ def assemble(context, site_dir: Path) -> str:
         # A draft not yet approved (approved: pending) is dated by its period's end, as edition.py does.
         approved=meta["report"]["period_end"] if meta["report"]["approved"] == "pending" else meta["report"]["approved"],
         approved_text=context.formatter.date(meta["report"]["approved"]),
+        brand=context.print_brand(),
     )
 
 

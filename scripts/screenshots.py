@@ -32,11 +32,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 # Per edition: text that marks the KPI appendix, the chart page and the content index in the PDF.
 # "Appendix I" must not match "Appendix II".
 MARKERS = {
-    "en": {"kpis": r"Appendix I(?!I)", "chart": r"Suppliers by region", "index": r"Appendix II"},
-    "zh-Hant": {"kpis": r"附錄一", "chart": r"按地區劃分的供應商", "index": r"附錄二"},
+    "en": {"opener": r"1 Corporate Governance and Solid", "figure": r"Figure 1 Corporate Governance Structure",
+           "kpis": r"Appendix I(?!I)", "chart": r"Suppliers by region", "index": r"Appendix II"},
+    "zh-Hant": {"opener": r"1 企業管治，鞏固", "figure": r"圖1 亞盛醫藥企業管治架構",
+                "kpis": r"附錄一", "chart": r"按地區劃分的供應商", "index": r"附錄二"},
 }
-PDF_PAGES = [("cover", None), ("contents", None), ("kpis", "kpis"), ("chart", "chart"), ("index", "index")]
-SITE_PAGES = {"home": "", "kpis": "appendix-1-kpis/", "index": "appendix-2-content-index/"}
+PDF_PAGES = [("cover", None), ("contents", None), ("opener", "opener"), ("figure", "figure"), ("kpis", "kpis"),
+             ("chart", "chart"), ("index", "index")]
+SITE_PAGES = {"home": "", "figure": "1-governance/corporate-governance/", "kpis": "appendix-1-kpis/",
+              "index": "appendix-2-content-index/"}
 DEVICES = {
     "desktop": {"viewport": {"width": 1280, "height": 900}},
     "phone": {"viewport": {"width": 375, "height": 812}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True},

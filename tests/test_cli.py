@@ -125,7 +125,7 @@ def test_duplicate_anchor_and_missing_alt_text(starter):
     code, out, _ = run_cli("check", str(starter))
     assert "content/zh-Hant/social.md" in out
     assert "warning: the id 'b1' is used twice on this page [content.duplicate-anchor]" in out
-    assert "warning: image 'chart.png' has no text alternative [content.image-alt]" in out
+    assert "error: image 'chart.png' has no text alternative [content.image-alt]" in out
 
 
 def test_site_only_build_keeps_the_last_pdf(starter):

@@ -166,13 +166,17 @@ def test_running_header_and_page_numbers(built):
     edition = "en"
     pages = pdf_pages_text(built.pdfs[edition])
     company, report = built.meta["company"], built.meta["report"]
-    cover = page_starting_with(pages, company["name"][edition])
+    back_cover = len(pages) - 1  # the company's name and contact details (brand: templates/print)
+    # the company's name opens the cover (after the text of an SVG logo, if the brand has one)
+    cover = next(i for i, page in enumerate(pages) if squash(company["name"][edition]) in squash(page)[:200])
+    assert squash(company["name"][edition]) in squash(pages[back_cover])
     contents = contents_page(pages, edition)
     assert cover < contents
     footers = pdf_footers(built.pdfs[edition])
     assert footers[cover] != str(cover + 1)  # no page number on the cover
+    assert footers[back_cover] != str(back_cover + 1)  # nor on the back cover
     running = f"{company['short_name'][edition]} · {(report.get('short_title') or report['title'])[edition]}"
-    body = range(contents + 1, len(pages))
+    body = range(contents + 1, back_cover)
     assert body
     for index in body:
         assert squash(pages[index]).startswith(squash(running)), (index, pages[index][:200])  # the running header
