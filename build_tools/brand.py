@@ -89,13 +89,15 @@ class Brand:
 
     def write_assets(self, content_root: Path, site_dir: Path) -> None:
         for key, source in self.files(content_root).items():
+            if not source.is_file():
+                continue  # reported by check_brand_files; the build is not published
             target = Path(site_dir) / self.published_name(key)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
 
 
-def check_brand(meta, report_file: Path, content_root: Path, problems: Diagnostics) -> None:
-    """Contrast of the text colours, and the brand's files; located in data/report.yml."""
+def check_brand(meta, report_file: Path, problems: Diagnostics) -> None:
+    """Contrast of the text colours, located in data/report.yml (the data layer's check)."""
     raw = meta.get("brand")
     if not raw:
         return
@@ -109,7 +111,15 @@ def check_brand(meta, report_file: Path, content_root: Path, problems: Diagnosti
                            f"used for {use}; "
                            f"WCAG AA needs {AA_TEXT}:1", file=str(report_file), line=raw.line_of(key) if key in raw else None,
                            hint=f"choose a darker {key} colour")
-    for key, path in brand.files(content_root).items():
+
+
+def check_brand_files(meta, report_file: Path, content_root: Path, problems: Diagnostics) -> None:
+    """The brand's logo and cover image exist under content/ (a check of the report, not of its data:
+    a data folder on its own, as in a spreadsheet round trip, has no content to look in)."""
+    raw = meta.get("brand")
+    if not raw:
+        return
+    for key, path in Brand.from_meta(meta).files(content_root).items():
         value = PurePosixPath(raw[key])
         if value.is_absolute() or ".." in value.parts or not path.is_file():
             problems.error("brand.missing-file", f"brand {key} '{raw[key]}' not found in {content_root}",

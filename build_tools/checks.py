@@ -9,6 +9,7 @@ from pathlib import Path
 
 import opencc
 
+from .brand import check_brand_files
 from .data import ReportData
 from .errors import Diagnostics
 from .i18n import get_edition, source_edition
@@ -102,6 +103,7 @@ def check_sources(project: Project, data: ReportData, problems: Diagnostics, edi
     from .translation import report_problems
 
     typed_numbers(project, data, problems)
+    check_brand_files(data.meta, project.data_dir / "report.yml", project.root / "content", problems)
     for edition in editions:
         if get_edition(edition).traditional:
             simplified_characters(project, problems, edition)

@@ -328,7 +328,7 @@ def load_report_data(data_dir: Path) -> ReportData:
     if not problems.errors:
         year = int(meta["report"]["year"])
         _check_period(meta, report_file, problems)
-        check_brand(meta, report_file, data_dir.parent / "content", problems)  # brand.py: contrast, files
+        check_brand(meta, report_file, problems)  # brand.py: contrast
         _check_plausible(kpis, units, year, problems)
         _compute_formulas(kpis, problems)
         _check_reporting_year(kpis, year, problems)
