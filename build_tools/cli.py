@@ -80,7 +80,7 @@ def cmd_check(args, out, err) -> int:
 
 
 def cmd_serve(args, out, err) -> int:
-    from .engine import load_engine
+    from .engine import engine_for
 
     from .data import load_report_data
 
@@ -94,7 +94,7 @@ def cmd_serve(args, out, err) -> int:
     # The plugin renders chapters and the content index; the PDF is built only by `build`.
     print(f"previewing the {edition} edition at http://{args.dev_addr}/ (pages reload when chapters or "
           f"data change; no PDF; Ctrl+C to stop)", file=out, flush=True)
-    load_engine().serve(project, edition, args.dev_addr)
+    engine_for(project).serve(project, edition, args.dev_addr)
     return EXIT_OK
 
 

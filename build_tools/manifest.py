@@ -26,7 +26,7 @@ from . import __version__
 from .project import TOOLCHAIN_ROOT, Project
 
 MANIFEST_NAME = "manifest.json"
-ENGINES = ["mkdocs", "mkdocs-material", "pymdown-extensions", "Markdown", "weasyprint", "pydyf", "Babel",
+ENGINES = ["mkdocs", "properdocs", "mkdocs-material", "pymdown-extensions", "Markdown", "weasyprint", "pydyf", "Babel",
            "Jinja2", "lxml", "PyYAML"]
 #: Template folders a build does not read (the diff redline's template).
 _UNUSED_TEMPLATES = {"review"}

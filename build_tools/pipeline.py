@@ -28,7 +28,7 @@ from .i18n import EDITIONS
 from .manifest import write_manifest
 from .printing import assemble, render_pdf
 from .edition import EditionContext
-from .engine import load_engine
+from .engine import engine_for
 from .project import Project
 from .trace import check_every_kpi_shown, write_kpi_locations
 
@@ -58,7 +58,7 @@ def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = Tru
     result = EditionResult(edition, context.problems)
     started = time.perf_counter()
     try:
-        load_engine().build_site(context, out_dir, search=search)
+        engine_for(project).build_site(context, out_dir, search=search)
         log.info("%s: website built (%d pages, %.1f s)", edition, len(context.pages), time.perf_counter() - started)
     except ReportError as exc:
         context.problems.extend(exc.diagnostics)
@@ -201,7 +201,7 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
                     shutil.copy2(previous, staging / previous.parent.name / previous.name)
                     log.info("%s: PDF not rebuilt, kept from the previous build", previous.parent.name)
         write_root_page(staging, all_editions, data.meta)
-        not_found = load_engine().NOT_FOUND_PAGE
+        not_found = engine_for(project).NOT_FOUND_PAGE
         if (staging / all_editions[0] / not_found).exists():  # the server's 404 page: the first edition's
             shutil.copy2(staging / all_editions[0] / not_found, staging / not_found)
         write_manifest(project, data.meta, staging, [r for r in results if r.pages])
