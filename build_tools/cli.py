@@ -53,7 +53,8 @@ def cmd_build(args, out, err) -> int:
     output = Path(args.output).resolve() if args.output else None
     _approval_notice(project, err)
     print(f"building {', '.join(editions or ['all editions'])} of {project.root} ...", file=err)
-    results, problems = build_report(project, editions=editions, pdf=not args.no_pdf, jobs=args.jobs, output=output)
+    results, problems = build_report(project, editions=editions, pdf=not args.no_pdf, jobs=args.jobs, output=output,
+                                     cache=True, clean=args.clean)
     _report(problems, project.root, args.format, err)
     code = _verdict(problems, args.strict)
     if code == EXIT_OK:
@@ -403,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--output", help="output directory (default: <project>/site)")
     build.add_argument("--jobs", type=int, default=None, help="editions built in parallel (default: 2)")
     build.add_argument("--strict", action="store_true", help="warnings fail the build")
+    build.add_argument("--clean", action="store_true", help="rebuild everything: do not reuse the last build (cache.py)")
     build.add_argument("--format", choices=["text", "json"], default="text", help="how problems are printed")
     build.set_defaults(func=cmd_build)
 
