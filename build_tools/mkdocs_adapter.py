@@ -137,15 +137,20 @@ def serve(project: Project, edition: str, dev_addr: str) -> None:
                      plugins=plugins_with_options(project, {"edition": edition, "preview": True}))
 
 
-def plugins_with_options(project: Project, options: dict) -> list:
-    """mkdocs.yml's plugin list with options added to the report plugin's entry."""
-    plugins = []
+def plugins_with_options(project: Project, options: dict) -> dict[str, dict]:
+    """mkdocs.yml's plugins with options added to the report plugin's entry.
+
+    A mapping, not MkDocs' list form: MkDocs empties each ``{name: options}`` item of a list as it
+    reads it (``popitem``), and ``serve`` reads the same value again on every rebuild, which then
+    failed ("Invalid Plugins configuration") and the preview stopped refreshing.
+    """
+    plugins = {}
     for entry in plugin_entries(project):
         name = entry if isinstance(entry, str) else next(iter(entry))
         settings = {} if isinstance(entry, str) else dict(entry[name] or {})
         if name == PLUGIN_NAME:
             settings.update(options)
-        plugins.append({name: settings} if settings else name)
+        plugins[name] = settings
     return plugins
 
 

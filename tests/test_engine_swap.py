@@ -85,3 +85,16 @@ def test_an_unknown_engine_is_a_located_error(starter):
     code, out, err = run_cli("check", str(starter))
     assert code == 1
     assert re.search(r"mkdocs\.yml:\d+: .*unknown site engine 'zensical'", out + err)
+
+
+def test_the_previews_plugin_options_survive_every_rebuild(starter):
+    """`serve` loads mkdocs.yml again with the same plugin options on each save."""
+    from mkdocs.config import load_config
+
+    from build_tools.mkdocs_adapter import plugins_with_options
+    from build_tools.project import Project
+
+    plugins = plugins_with_options(Project.at(starter), {"edition": "en", "preview": True})
+    for _ in range(2):  # the first save's rebuild used to fail: "Invalid Plugins configuration"
+        config = load_config(str(starter / "mkdocs.yml"), plugins=plugins)
+        assert config.plugins["esg-report"].config.preview is True
