@@ -98,3 +98,14 @@ def test_the_previews_plugin_options_survive_every_rebuild(starter):
     for _ in range(2):  # the first save's rebuild used to fail: "Invalid Plugins configuration"
         config = load_config(str(starter / "mkdocs.yml"), plugins=plugins)
         assert config.plugins["esg-report"].config.preview is True
+
+
+def test_the_example_report_checks_clean_with_properdocs(tmp_path):
+    example = TOOLCHAIN_ROOT / "examples" / "harbourview-property"
+    report = tmp_path / "harbourview"
+    shutil.copytree(example, report, ignore=shutil.ignore_patterns("site", ".site-*"))
+    with_engine(report, "properdocs")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TOOLCHAIN_ROOT), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, "-m", "build_tools", "check", str(report), "--strict"], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
