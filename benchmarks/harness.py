@@ -398,8 +398,9 @@ class Session:
                             for r, _ in attempts if r is not run]
         return run, info
 
-    def cli_build(self, project: Path, output: Path, jobs: int | None, label: str) -> dict:
-        cmd = [BIN / "esg-report", "build", project, "--output", output]
+    def cli_build(self, project: Path, output: Path, jobs: int | None, label: str, clean: bool = True) -> dict:
+        """``esg-report build``; ``clean``: without the cache of the last build (a full build every time)."""
+        cmd = [BIN / "esg-report", "build", project, "--output", output] + (["--clean"] if clean else [])
         if jobs:
             cmd += ["--jobs", str(jobs)]
         run = run_measured(cmd, cwd=self.sample, label=label)

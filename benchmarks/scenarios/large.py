@@ -11,7 +11,7 @@ from scenarios.scale import make_scaled_project
 
 
 def edition_build(bench, project: Path, output: Path, edition: str, label: str) -> dict:
-    run = run_measured([BIN / "esg-report", "build", project, "--edition", edition, "--jobs", "1", "--output", output],
+    run = run_measured([BIN / "esg-report", "build", project, "--edition", edition, "--jobs", "1", "--output", output, "--clean"],
                        cwd=bench.sample, label=label, timeout=1800)
     pdf = next((output / edition).glob("*.pdf"), None)
     run["pages"] = pdf_pages(pdf) if pdf else None

@@ -25,12 +25,12 @@ def rebuild(bench) -> None:
     project = copy_project(bench.sample, bench.work / "rebuild")
     output = bench.work / "builds" / "rebuild" / "site"
     progress("rebuild: full build of a copy of the sample")
-    full = bench.cli_build(project, output, None, "esg-report build (first)")
+    full = bench.cli_build(project, output, None, "esg-report build (first)", clean=False)
     noops = []
     for i in range(bench.repeat):
         before = _tree_state(output)
         progress(f"rebuild: nothing changed ({i + 1}/{bench.repeat})")
-        run = bench.cli_build(project, output, None, "esg-report build (nothing changed)")
+        run = bench.cli_build(project, output, None, "esg-report build (nothing changed)", clean=False)
         after = _tree_state(output)
         run["rewritten"] = sum(before.get(name, (None,))[0] != state[0] for name, state in after.items())
         run["changed"] = sum(before.get(name, (None, None))[1] != state[1] for name, state in after.items())
@@ -44,7 +44,7 @@ def rebuild(bench) -> None:
     before = {edition: hashlib.sha256(path.read_bytes()).hexdigest() for edition, path in pdfs.items()}
     chapter.write_text(chapter.read_text("utf-8") + EDIT["text"], "utf-8")
     progress(f"rebuild: after a change to content/{EDIT['edition']}/{EDIT['page']}")
-    one = bench.cli_build(project, output, None, "esg-report build (one edition changed)")
+    one = bench.cli_build(project, output, None, "esg-report build (one edition changed)", clean=False)
     after = {edition: hashlib.sha256(path.read_bytes()).hexdigest() for edition, path in pdfs.items()}
     untouched = [e for e in before if e != EDIT["edition"]]
     identical = all(before[e] == after[e] for e in untouched)
