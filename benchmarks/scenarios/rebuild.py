@@ -56,7 +56,8 @@ def rebuild(bench) -> None:
                              "untouched_pdf_identical": identical, "edited_pdf_changed": edited_changed}
     base = full["wall_s"]
     bench.row("7 rebuild", "rebuild, nothing changed", noop, "s", target=TARGETS["noop_s"], compare="<=",
-              note=f"{rewritten} files rewritten, {changed} changed")
+              note=f"{rewritten} files rewritten, {changed} changed; CPU {median([r['cpu_s'] for r in noops]):.2f} s; "
+                   f"other load {median([r['foreign_cpu_share'] for r in noops]) or 0:.0%}")
     bench.row("7 rebuild", "rebuild, nothing changed vs full build", noop, "s", base, noop / base,
               TARGETS["noop_ratio"], "<=")
     bench.row("7 rebuild", f"rebuild after a change to {EDIT['edition']}/{EDIT['page']} vs full build", one["wall_s"], "s",
