@@ -7,7 +7,8 @@ holds, for the last successful build:
   build returned (pages, headings, disclosures, KPIs, fonts, its warnings), the build's
   problems, and the size and time of every file published, so a site changed or removed since
   is noticed;
-- ``editions/<code>/``: a copy of each edition's folder as it was published.
+- ``editions/<code>/``: each edition's folder as it was published (hard links to the published
+  files where the file system allows).
 
 A key is the SHA-256 of every input that can change an output: the report's files
 (``manifest.input_files``: mkdocs.yml, content, data, templates, catalogs), the toolchain's own
@@ -106,6 +107,16 @@ def compute_keys(project: Project, meta: dict, editions: list[str], options: dic
     return _digest({**common, "editions": editions, "edition_keys": keys}), keys
 
 
+def _link_or_copy(source: str, target: str) -> None:
+    """The cache shares the published files' storage (hard links; a copy across file systems):
+    keeping it costs no disk space. The toolchain never writes a published file in place, and a
+    file changed by hand changes the size or time checked before anything is reused."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
 def _tree_state(folder: Path) -> dict[str, list[int]]:
     return {p.relative_to(folder).as_posix(): [p.stat().st_size, p.stat().st_mtime_ns]
             for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
@@ -160,7 +171,7 @@ class BuildCache:
         return entry["result"]
 
     def restore(self, edition: str, staging: Path) -> None:
-        shutil.copytree(self.folder / "editions" / edition, staging / edition, copy_function=shutil.copy2)
+        shutil.copytree(self.folder / "editions" / edition, staging / edition, copy_function=_link_or_copy)
 
     # --- writing ---------------------------------------------------------------------------
     def store(self, staging: Path, results: list[dict], problems: Diagnostics) -> None:
@@ -172,7 +183,7 @@ class BuildCache:
             kept = self.folder / "editions" / code
             if kept.exists():
                 shutil.rmtree(kept)
-            shutil.copytree(staging / code, kept, copy_function=shutil.copy2)
+            shutil.copytree(staging / code, kept, copy_function=_link_or_copy)
             editions[code] = {"key": self.edition_keys.get(code), "result": result, "files": _tree_state(kept)}
         self.pending = {"format": CACHE_FORMAT, "toolchain": __version__, "build_key": self.build_key,
                         "editions": editions, "problems": diagnostics_to_json(problems)}
@@ -183,6 +194,11 @@ class BuildCache:
         temporary = self.folder / "state.json.tmp"
         temporary.write_text(json.dumps(state, ensure_ascii=False), "utf-8")
         os.replace(temporary, self.folder / "state.json")
+
+    def drop(self) -> None:
+        """A cache that could not be written is removed (its space given back); the next build is full."""
+        if (self.folder / MARKER).is_file():
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def _prepare_folder(self) -> None:
         if self.folder.exists() and not (self.folder / MARKER).is_file():

@@ -246,7 +246,8 @@ def _keep(build_cache: BuildCache | None, step) -> BuildCache | None:
         step()
         return build_cache
     except OSError as exc:
-        log.warning("the build cache was not kept: %s", exc)
+        log.info("the build cache was not kept: %s", str(exc)[:300])
+        build_cache.drop()
         return None
 
 
