@@ -145,7 +145,7 @@ def _write_plain_config(project, context, config, out: Path) -> list[str]:
     return notes
 
 
-def worker_pdf(print_html: str, base_url: str, target: str, result_file: str) -> None:
+def worker_pdf(print_html: str, base_url: str, target: str, report_root: str, result_file: str) -> None:
     """The PDF step alone: printing.render_pdf (our WeasyPrint call and options) on a print HTML."""
     import resource
 
@@ -154,7 +154,7 @@ def worker_pdf(print_html: str, base_url: str, target: str, result_file: str) ->
     html = Path(print_html).read_text("utf-8")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.perf_counter()
-    render_pdf(html, Path(base_url), Path(target))
+    render_pdf(html, Path(base_url), Path(target), report_root=Path(report_root))  # the report's own files may be embedded
     seconds = time.perf_counter() - started
     json.dump({"render_s": seconds, "rss_before_mb": before,
                "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -192,7 +192,7 @@ def prepare(bench, project: Path, name: str) -> dict:
         run, info = bench.worker("prepare", project, edition, out, label=f"prepare {name} {edition}")
         if info["errors"]:
             raise StepFailed(f"{name} {edition} does not build cleanly: {info['errors'][:5]}")
-        info.update(dir=str(out), run_wall_s=run["wall_s"], run_maxrss_mb=run["maxrss_mb"])
+        info.update(dir=str(out), project=str(project), run_wall_s=run["wall_s"], run_maxrss_mb=run["maxrss_mb"])
         prepared[edition] = info
     return prepared
 
@@ -202,7 +202,7 @@ def pdf_step(bench, prepared: dict, name: str) -> dict:
     for edition, info in prepared.items():
         out = Path(info["dir"])
         progress(f"{name}: PDF step of {edition} alone (printing.render_pdf)")
-        run, pdf = bench.worker("pdf", out / "print.html", out / "site", out / "pdf-step.pdf",
+        run, pdf = bench.worker("pdf", out / "print.html", out / "site", out / "pdf-step.pdf", info["project"],
                                label=f"pdf step {name} {edition}")
         pdf.update(process_wall_s=run["wall_s"], process_maxrss_mb=run["maxrss_mb"])
         pdf["s_per_page"] = pdf["render_s"] / pdf["pages"] if pdf.get("pages") else None
