@@ -53,7 +53,8 @@ def cmd_build(args, out, err) -> int:
     output = Path(args.output).resolve() if args.output else None
     _approval_notice(project, err)
     print(f"building {', '.join(editions or ['all editions'])} of {project.root} ...", file=err)
-    results, problems = build_report(project, editions=editions, pdf=not args.no_pdf, jobs=args.jobs, output=output)
+    results, problems = build_report(project, editions=editions, pdf=not args.no_pdf, jobs=args.jobs, output=output,
+                                     cache=True, clean=args.clean)
     _report(problems, project.root, args.format, err)
     code = _verdict(problems, args.strict)
     if code == EXIT_OK:
@@ -85,7 +86,7 @@ def cmd_check(args, out, err) -> int:
 
 
 def cmd_serve(args, out, err) -> int:
-    from .engine import load_engine
+    from .engine import engine_for
 
     from .data import load_report_data
 
@@ -99,7 +100,7 @@ def cmd_serve(args, out, err) -> int:
     # The plugin renders chapters and the content index; the PDF is built only by `build`.
     print(f"previewing the {edition} edition at http://{args.dev_addr}/ (pages reload when chapters or "
           f"data change; no PDF; Ctrl+C to stop)", file=out, flush=True)
-    load_engine().serve(project, edition, args.dev_addr)
+    engine_for(project).serve(project, edition, args.dev_addr)
     return EXIT_OK
 
 
@@ -500,6 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--output", help="output directory (default: <project>/site)")
     build.add_argument("--jobs", type=int, default=None, help="editions built in parallel (default: 2)")
     build.add_argument("--strict", action="store_true", help="warnings fail the build")
+    build.add_argument("--clean", action="store_true", help="rebuild everything: do not reuse the last build (cache.py)")
     build.add_argument("--format", choices=["text", "json"], default="text", help="how problems are printed")
     build.set_defaults(func=cmd_build)
 

@@ -124,14 +124,14 @@ def snapshot_edition(root: str, edition: str) -> EditionSnapshot:
     """Render one edition of the report at ``root`` and keep what a reader sees. Runs in a worker."""
     from .data import load_report_data
     from .edition import EditionContext
-    from .engine import load_engine
+    from .engine import engine_for
     from .trace import collect_places
 
     project = Project.at(root)
     try:
         context = EditionContext(project, edition, load_report_data(project.data_dir))
         with tempfile.TemporaryDirectory(prefix="esg-diff-site-") as tmp:
-            load_engine().build_site(context, Path(tmp) / edition, search=False)
+            engine_for(project).build_site(context, Path(tmp) / edition, search=False)
     except ReportError as exc:
         return EditionSnapshot(edition, [], {}, {}, {}, failed=[d.format(project.root) for d in exc.diagnostics.items])
     if context.render_failed:

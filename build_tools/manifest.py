@@ -27,7 +27,7 @@ from .i18n import source_edition
 from .project import TOOLCHAIN_ROOT, Project
 
 MANIFEST_NAME = "manifest.json"
-ENGINES = ["mkdocs", "mkdocs-material", "pymdown-extensions", "Markdown", "weasyprint", "pydyf", "Babel",
+ENGINES = ["mkdocs", "properdocs", "mkdocs-material", "pymdown-extensions", "Markdown", "weasyprint", "pydyf", "Babel",
            "Jinja2", "lxml", "PyYAML"]
 #: Template folders a build does not read (the diff redline's template).
 _UNUSED_TEMPLATES = {"review"}

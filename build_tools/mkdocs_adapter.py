@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-import yaml
+import mkdocs
 from markupsafe import Markup, escape
 from mkdocs.config import base
 from mkdocs.config import config_options as c
@@ -29,13 +29,17 @@ from mkdocs.structure.files import File
 from . import html, webmeta
 from .disclosures import find_source_line
 from .edition import EditionContext
+from .engine import ADAPTERS, PLUGIN_NAME, plugin_entries
 from .errors import Diagnostic, Diagnostics, ReportError, collect_logs
 from .project import Project
 from .search import quiet_jieba, segmenter_dictionary
 
 log = get_plugin_logger(__name__)
 
-PLUGIN_NAME = "esg-report"
+#: The package behind the ``mkdocs`` names: "mkdocs", or "properdocs" (its maintained fork, the
+#: same API) when ``properdocs_adapter`` has redirected every ``mkdocs.*`` import of this process
+#: to it, Material's included. The engine logs under its package name; Material under "mkdocs".
+ENGINE_PACKAGE = mkdocs.__name__
 NOT_FOUND_PAGE = "404.html"
 # Python-Markdown's permalinks ("¶" after each heading) exist on the web only. MkDocs finds them
 # by this exact class (to keep them out of page titles), so the web keeps it and the copy of the
@@ -89,7 +93,9 @@ def build_site(context: EditionContext, site_dir: Path, search: bool = True) -> 
     from mkdocs.config import load_config
 
     quiet_jieba()
-    with _build_environment(context), collect_logs(context.problems, "mkdocs", _mkdocs_message(context.content_dir)):
+    translate = _mkdocs_message(context.content_dir)
+    with _build_environment(context), collect_logs(context.problems, "mkdocs", translate), \
+            collect_logs(context.problems, ENGINE_PACKAGE, translate):
         config = load_config(str(context.project.config_file), docs_dir=str(context.content_dir), site_dir=str(site_dir))
         search_plugin = config.plugins.get("material/search")
         if not search and search_plugin is not None:  # `check` publishes nothing; the index is half of MkDocs' time
@@ -132,30 +138,28 @@ def serve(project: Project, edition: str, dev_addr: str) -> None:
                      plugins=plugins_with_options(project, {"edition": edition, "preview": True}))
 
 
-def plugins_with_options(project: Project, options: dict) -> list:
-    """mkdocs.yml's plugin list with options added to the report plugin's entry."""
-    config = yaml.load(project.config_file.read_text("utf-8"), Loader=_ConfigLoader) or {}
-    plugins = []
-    for entry in config.get("plugins") or []:
+def plugins_with_options(project: Project, options: dict) -> dict[str, dict]:
+    """mkdocs.yml's plugins with options added to the report plugin's entry.
+
+    A mapping, not MkDocs' list form: MkDocs empties each ``{name: options}`` item of a list as it
+    reads it (``popitem``), and ``serve`` reads the same value again on every rebuild, which then
+    failed ("Invalid Plugins configuration") and the preview stopped refreshing.
+    """
+    plugins = {}
+    for entry in plugin_entries(project):
         name = entry if isinstance(entry, str) else next(iter(entry))
         settings = {} if isinstance(entry, str) else dict(entry[name] or {})
         if name == PLUGIN_NAME:
             settings.update(options)
-        plugins.append({name: settings} if settings else name)
+        plugins[name] = settings
     return plugins
-
-
-class _ConfigLoader(yaml.SafeLoader):
-    """Reads mkdocs.yml's plugin list; MkDocs' own tags (!ENV, !relative) are left as text."""
-
-
-_ConfigLoader.add_multi_constructor("!", lambda loader, suffix, node: loader.construct_scalar(node)
-                                    if isinstance(node, yaml.ScalarNode) else None)
 
 
 # --- the plugin -----------------------------------------------------------------------------
 
 class ReportPluginConfig(base.Config):
+    engine = c.Choice(tuple(ADAPTERS), default="mkdocs")
+    """The site engine ``esg-report build`` runs (read by ``engine.py``, before any engine is loaded)."""
     edition = c.Optional(c.Type(str))
     """Edition to build when not driven by the CLI (default: the report's first edition)."""
     preview = c.Type(bool, default=False)

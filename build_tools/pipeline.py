@@ -15,10 +15,11 @@ import os
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import html, publish, webmeta
+from .cache import BuildCache, diagnostics_from_json, diagnostics_to_json
 from .checks import check_sources
 from .data import ReportData, load_report_data
 from .disclosures import canonical_number, export_csv, export_json
@@ -28,7 +29,7 @@ from .i18n import EDITIONS, load_translations
 from .manifest import write_manifest
 from .printing import assemble, render_pdf
 from .edition import EditionContext
-from .engine import load_engine
+from .engine import engine_for
 from .project import Project
 from .trace import check_every_kpi_shown, write_kpi_locations
 
@@ -59,7 +60,7 @@ def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = Tru
     result = EditionResult(edition, context.problems)
     started = time.perf_counter()
     try:
-        load_engine().build_site(context, out_dir, search=search)
+        engine_for(project).build_site(context, out_dir, search=search)
         log.info("%s: website built (%d pages, %.1f s)", edition, len(context.pages), time.perf_counter() - started)
     except ReportError as exc:
         context.problems.extend(exc.diagnostics)
@@ -176,8 +177,14 @@ def _run(project: Project, editions: list[str], staging: Path, pdf: bool, jobs: 
 
 
 def build_report(project: Project, editions: list[str] | None = None, pdf: bool = True, jobs: int | None = None,
-                 output: Path | None = None, search: bool = True) -> tuple[list[EditionResult], Diagnostics]:
-    """Build into a staging directory; replace ``output`` (default ``site/``) only if nothing failed."""
+                 output: Path | None = None, search: bool = True, cache: bool = False,
+                 clean: bool = False) -> tuple[list[EditionResult], Diagnostics]:
+    """Build into a staging directory; replace ``output`` (default ``site/``) only if nothing failed.
+
+    With ``cache`` (``esg-report build``), what the last successful build made is reused where
+    its inputs are unchanged (``cache.py``): nothing is published when nothing changed, and an
+    edition whose inputs are unchanged is copied from the cache; ``clean`` ignores the cache.
+    """
     publish.check_report(project)  # a report folder, no Python tags in mkdocs.yml, no links out of it
     data = load_report_data(project.data_dir)  # fails fast, before any process starts
     all_editions = list(data.meta["editions"])
@@ -190,12 +197,25 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
     jobs = jobs or min(2, os.cpu_count() or 1)
     output = output or project.site_dir
     publication = publish.Publication(project, output)  # refuses what is not ours to replace
+    build_cache = None
+    if cache:
+        build_cache = BuildCache(project, output, data.meta, editions, {"pdf": pdf, "search": search}, read=not clean)
+        previous = build_cache.unchanged()
+        if previous is not None:
+            log.info("nothing changed since the last build: %s is current", output)
+            return [_result_from_json(r) for r in previous[0]], previous[1]
     staging = publication.open()  # takes the build lock
     problems = Diagnostics()
     problems.extend(data.warnings)
     check_sources(project, data, problems, editions)
     try:
-        results = _run(project, editions, staging, pdf, jobs, data, search)
+        reused = {e: r for e in editions if build_cache and (r := build_cache.reusable(e)) is not None}
+        built = _run(project, [e for e in editions if e not in reused], staging, pdf, jobs, data, search)
+        for edition, result in reused.items():
+            build_cache.restore(edition, staging)
+            log.info("%s: inputs unchanged, reused from the last build", edition)
+        by_edition = {r.edition: r for r in built} | {e: _result_from_json(r, staging) for e, r in reused.items()}
+        results = [by_edition[e] for e in editions]
         for result in results:
             problems.extend(result.problems)
         compare_editions([r for r in results if r.pages], problems, project)
@@ -214,15 +234,44 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
         if problems.errors:
             return results, problems
         write_manifest(project, data.meta, staging, [r for r in results if r.pages])
+        build_cache = _keep(build_cache, lambda: build_cache.store(staging, [_result_to_json(r) for r in results], problems))
         publication.publish()
         for result in results:
             if result.pdf:
                 result.pdf = str(output / result.edition / Path(result.pdf).name)
+        _keep(build_cache, lambda: build_cache.published([_result_to_json(r) for r in results]))
         return results, problems
     except OSError as exc:  # full disk, read-only folder: located, and the previous site stays
         raise publish.write_error(exc, output) from exc
     finally:
         publication.close()
+
+
+def _keep(build_cache: BuildCache | None, step) -> BuildCache | None:
+    """A cache that cannot be written is dropped (the next build is a full one), never an error."""
+    if build_cache is None:
+        return None
+    try:
+        step()
+        return build_cache
+    except OSError as exc:
+        log.info("the build cache was not kept: %s", str(exc)[:300])
+        build_cache.drop()
+        return None
+
+
+def _result_to_json(result: EditionResult) -> dict:
+    return {**asdict(result), "problems": diagnostics_to_json(result.problems)}
+
+
+def _result_from_json(data: dict, staging: Path | None = None) -> EditionResult:
+    result = EditionResult(**{**data, "problems": diagnostics_from_json(data["problems"])})
+    result.headings = {page: [tuple(h) for h in headings] for page, headings in result.headings.items()}
+    if staging is not None and result.pdf:  # where the restored edition's PDF is now
+        result.pdf = str(staging / result.edition / Path(result.pdf).name)
+    return result
+
+
 
 
 # --- the site root: language chooser, 404, sitemap, robots.txt, earlier years -----------------
@@ -236,7 +285,7 @@ def write_root_files(project: Project, staging: Path, editions: list[str], data:
     archive = html.render("archive-list.html", label=_("Earlier reports"), website_label=_("Website"), prefix="",
                           entries=webmeta.archive_entries(meta, editions[0])) if meta.get("archive") else ""
     write_root_page(staging, editions, meta, archive, webmeta.root_alternates(webmeta.site_root(meta), editions))
-    not_found = load_engine().NOT_FOUND_PAGE
+    not_found = engine_for(project).NOT_FOUND_PAGE
     if (staging / editions[0] / not_found).exists():  # the server's 404 page: the first edition's
         shutil.copy2(staging / editions[0] / not_found, staging / not_found)
     webmeta.copy_archive(meta, project.root, staging, problems, project.data_dir / "report.yml",

@@ -250,7 +250,7 @@ def test_full_disk_leaves_the_previous_site(area, mount):
     code, _, err = run_cli("build", str(area), "--no-pdf", "--output", str(site))
     assert code == 0, err
     before = tree_hash(site)
-    code, _, err = run_cli("build", str(area), "--no-pdf", "--output", str(site))
+    code, _, err = run_cli("build", str(area), "--no-pdf", "--output", str(site), "--clean")  # not a no-op
     assert code == 1
     assert "error: no space left on device while writing " in err and "; the previous site is untouched [output.write]" in err
     assert_clean(err)
