@@ -78,7 +78,7 @@ def test_build_says_first_whether_its_sources_are_the_approved_ones(starter):
     revision = git(starter, "rev-parse", "--short", "HEAD")
     report = starter / "data" / "report.yml"
     report.write_text(report.read_text("utf-8") + f"approval:\n  by: Board of Directors\n  date: 2025-03-20\n"
-                                                  f"  revision: {revision}\n", "utf-8")
+                                                  f"  revision: \"{revision}\"\n", "utf-8")
     code, _, err = run_cli("build", str(starter), "--no-pdf")
     assert code == 0, err
     assert err.splitlines()[0] == f"sources are those of revision {revision} approved by Board of Directors on 2025-03-20"
