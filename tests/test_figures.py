@@ -162,31 +162,15 @@ def test_unknown_reference_is_located(starter):
 
 @pytest.mark.browser
 def test_browser_loads_a_web_copy_from_the_site_only(figures_build, browser):
-    import functools
-    import http.server
-    import threading
-    from urllib.parse import urlsplit
-
-    from test_site_browser import _QuietHandler
+    from support import keep_local, serve
 
     _, output, _, _ = figures_build
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(output)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     context = browser.new_context(viewport={"width": 375, "height": 800}, device_scale_factor=2)
-    try:
+    with serve(output) as base:
         page = context.new_page()
-        outside, image_requests = [], []
-
-        def guard(route):
-            if urlsplit(route.request.url).hostname == "127.0.0.1":
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", guard)
+        outside, image_requests = keep_local(page), []
         page.on("request", lambda request: image_requests.append(request.url) if "_figures/" in request.url else None)
-        page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/en/social/")
+        page.goto(f"{base}/en/social/")
         photo = page.locator("img[src*='_figures/photo-']")
         photo.scroll_into_view_if_needed()
         page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=photo.element_handle())
@@ -197,9 +181,7 @@ def test_browser_loads_a_web_copy_from_the_site_only(figures_build, browser):
         assert abs(box["width"] / box["height"] - PHOTO[0] / PHOTO[1]) < 0.02
         assert not any(re.search(r"photo-[0-9a-f]+\.png$", url) for url in image_requests)  # nor the original
         assert outside == []
-    finally:
-        context.close()
-        httpd.shutdown()
+    context.close()
 
 
 def test_caption_and_alt_are_text(starter):

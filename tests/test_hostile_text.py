@@ -1,11 +1,8 @@
 """Hostile text in every field of the data reaches the reader as text: never as markup in the
 site (checked in Chromium's DOM), shown literally in the PDF."""
 
-import functools
-import http.server
 import re
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -13,8 +10,8 @@ import yaml
 
 from build_tools.pipeline import build_report
 from build_tools.project import Project
-from support import pdf_text, squash
-from test_site_browser import CHROMIUM, CHROMIUM_ARGS, _QuietHandler
+from support import pdf_text, serve, squash
+from test_site_browser import CHROMIUM, CHROMIUM_ARGS
 
 # Markup that would run or add elements if any field were inserted raw, plus the characters
 # Markdown and money patterns interpret ('*', '_', '|', '{', '$', '&').
@@ -76,10 +73,8 @@ def hostile_build(starter_template, tmp_path_factory):
 @pytest.fixture(scope="module")
 def hostile_server(hostile_build):
     output, _, _ = hostile_build
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(output)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serve(output) as base:
+        yield base
 
 
 @pytest.mark.browser

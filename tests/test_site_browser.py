@@ -1,16 +1,12 @@
 """The websites in a real browser: Debian's Chromium driven by Playwright, site served on localhost."""
 
-import functools
-import http.server
 import json
-import threading
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from build_tools.project import TOOLCHAIN_ROOT
-from support import report_meta
+from support import keep_local, report_meta, serve
 
 pytestmark = pytest.mark.browser
 
@@ -19,20 +15,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-component-update", "--disable-sync"]
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def server(sample_build):
     output, _, _ = sample_build
-    handler = functools.partial(_QuietHandler, directory=str(output))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", output
-    httpd.shutdown()
+    with serve(output) as base:
+        yield base, output
 
 
 @pytest.fixture(scope="module")
@@ -53,16 +40,7 @@ def page(browser, server):
     base, _ = server
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    outside = []
-
-    def guard(route):
-        if urlsplit(route.request.url).hostname in ("127.0.0.1", "localhost"):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", guard)
+    outside = keep_local(page)
     yield page
     context.close()
     assert not outside, f"requests left localhost: {outside}"

@@ -2,13 +2,9 @@
 report's site_url, link previews (description, OpenGraph, preview images), printing a web page,
 and the archive of earlier years. The starter report, built once without PDFs."""
 
-import functools
 import json
-import http.server
 import shlex
 import shutil
-import threading
-import urllib.request
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -19,7 +15,7 @@ from lxml import html as lxml_html
 from PIL import Image
 
 from build_tools.project import TOOLCHAIN_ROOT
-from support import report_meta, run_cli
+from support import keep_local, report_meta, run_cli, serve
 
 SITE_URL = "https://esg.example.com/reports/"
 HOSTILE = 'Fish & "chips" <script>alert(1)</script> </title><b>bold</b>'
@@ -234,11 +230,6 @@ def test_an_archive_path_out_of_the_archive_folder_is_a_located_error(starter):
 
 # --- in Chromium: printing a page; search and the language switch with a site_url -------------
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def browser_page(published):
     """A page of the published site served on localhost; requests elsewhere are refused and kept."""
@@ -246,26 +237,12 @@ def browser_page(published):
     from test_site_browser import CHROMIUM, CHROMIUM_ARGS
 
     _, output, _, _ = published
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(output)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    outside = []
-
-    def guard(route):
-        if urlsplit(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.route("**/*", guard)
-            yield page, f"http://127.0.0.1:{httpd.server_address[1]}", outside
-            browser.close()
-    finally:
-        httpd.shutdown()
+    with serve(output) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        outside = keep_local(page)
+        yield page, base, outside
+        browser.close()
 
 
 @pytest.mark.browser
