@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 from typing import Iterator
 
+import jinja2
 import mkdocs
 from markupsafe import Markup, escape
 from mkdocs.config import base
@@ -157,6 +158,24 @@ def plugins_with_options(project: Project, options: dict) -> dict[str, dict]:
 
 # --- the plugin -----------------------------------------------------------------------------
 
+class _MemoryBytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates kept in memory for the life of the process, keyed (by Jinja) by
+    template name and source checksum, so an edited template is compiled again."""
+
+    def __init__(self):
+        self._store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self._store:
+            bucket.bytecode_from_string(self._store[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self._store[bucket.key] = bucket.bytecode_to_string()
+
+
+_THEME_BYTECODE = _MemoryBytecodeCache()
+
+
 class ReportPluginConfig(base.Config):
     engine = c.Choice(tuple(ADAPTERS), default="mkdocs")
     """The site engine ``esg-report build`` runs (read by ``engine.py``, before any engine is loaded)."""
@@ -196,6 +215,10 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
         _set_heading_ids(config)
         quiet_jieba()
         search = config.plugins.get("material/search")
+        if search is not None and ctx.preview:
+            # The live preview rebuilds on every save: without the search index (a third of the
+            # edition's build) a saved chapter is on screen within a second. Search needs `build`.
+            search.config.enabled = False
         if search is not None and not search.config.get("jieba_dict"):
             dictionary = segmenter_dictionary(ctx.edition.search_dictionary)
             if dictionary:
@@ -291,6 +314,9 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
         return html_text
 
     def on_env(self, env, config, files):
+        # MkDocs makes a new theme environment for every build; in `serve` the compiled theme
+        # templates are kept between rebuilds (a third of a rebuild was compiling them again).
+        env.bytecode_cache = _THEME_BYTECODE
         ctx = self.context
         _title_sections(self.nav.items)
         if ctx.render_failed:  # the index of a half-rendered edition would only add noise
