@@ -19,7 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, DivisionByZero, InvalidOperation
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -110,15 +110,30 @@ class ReportData:
     def kpi(self, kpi_id: str) -> KPI:
         return self.kpis[kpi_id]
 
+    @cached_property
+    def _breakdown_map(self) -> dict[str, dict[str | None, list[str]]]:
+        # Derived once: the KPIs do not change after loading, and every KPI table asks.
+        return _breakdowns(self.kpis)
+
+    @cached_property
+    def _parents(self) -> dict[str, tuple[str, str | None]]:
+        parents: dict[str, tuple[str, str | None]] = {}
+        for total_id, named in self._breakdown_map.items():
+            for name, part_ids in named.items():
+                for part_id in part_ids:
+                    parents.setdefault(part_id, (total_id, name))
+        return parents
+
     def breakdowns(self, total_id: str) -> dict[str | None, list[str]]:
         """The breakdowns of a total: name -> part ids (None names the one declared by `breakdown_of`)."""
-        return _breakdowns(self.kpis).get(total_id, {})
+        return self._breakdown_map.get(total_id, {})
 
     def outline(self, kpi_ids: list[str]) -> list[tuple[str, int]]:
         """A table's KPIs with the depth of each row: the parts of a total that is in the table come
         right under it (depth 1, their parts at 2 ...), breakdown by breakdown in declared order;
         everything else keeps the writer's order at depth 0."""
         selected = list(dict.fromkeys(kpi_ids))
+        chosen = set(selected)
         parents = {k: self.parent_of(k) for k in selected}
         rows: list[tuple[str, int]] = []
         placed: set[str] = set()
@@ -128,11 +143,11 @@ class ReportData:
             rows.append((kpi_id, depth))
             for part_ids in self.breakdowns(kpi_id).values():
                 for part_id in part_ids:
-                    if part_id in selected and part_id not in placed and parents[part_id][0] == kpi_id:
+                    if part_id in chosen and part_id not in placed and parents[part_id][0] == kpi_id:
                         place(part_id, depth + 1)
 
         for kpi_id in selected:
-            if kpi_id not in placed and not (parents[kpi_id] and parents[kpi_id][0] in selected):
+            if kpi_id not in placed and not (parents[kpi_id] and parents[kpi_id][0] in chosen):
                 place(kpi_id, 0)
         for kpi_id in selected:  # parts of totals that are themselves parts in a loop
             if kpi_id not in placed:
@@ -141,11 +156,7 @@ class ReportData:
 
     def parent_of(self, kpi_id: str) -> tuple[str, str | None] | None:
         """The total a KPI is a part of, and the breakdown's name (None for `breakdown_of`)."""
-        for total_id, named in _breakdowns(self.kpis).items():
-            for name, part_ids in named.items():
-                if kpi_id in part_ids:
-                    return total_id, name
-        return None
+        return self._parents.get(kpi_id)
 
 
 @lru_cache(maxsize=None)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from lxml import html as lxml_html
 
 from build_tools.data import load_report_data
 from build_tools.errors import RenderError
@@ -182,3 +183,17 @@ def test_zero_and_text_give_whole_phrases_in_either_case(renderers, data):
     assert f">共接獲{figure}宗投訴</span>" in render(zh, call.format(id=other.id))
     error = error_of(zh, '{{ kpi("%s", text="共接獲投訴") }}' % other.id)
     assert error.message == "text= needs {value} where the figure goes"
+
+
+def test_kpi_table_indents_the_parts_of_a_total_under_it(starter):
+    (starter / "data" / "kpis" / "staff.yml").write_text(
+        "group: staff\ntitle: {en: Staff, zh-Hant: 員工}\nkpis:\n"
+        "  - {id: staff_men, name: {en: Men, zh-Hant: 男}, unit: persons, values: {2024: 6}}\n"
+        "  - {id: staff_total, name: {en: Staff, zh-Hant: 員工}, unit: persons, values: {2024: 10},\n"
+        "     breakdowns: {gender: [staff_men, staff_women]}}\n"
+        "  - {id: staff_women, name: {en: Women, zh-Hant: 女}, unit: persons, values: {2024: 4}}\n", "utf-8")
+    renderer = EditionContext(Project.at(starter), "en").renderer
+    rows = lxml_html.fragment_fromstring(render(renderer, '{{ kpi_table("staff", years=[2024]) }}'),
+                                         create_parent="div").xpath(".//tbody/tr")
+    shown = [(row.xpath("string(th)").strip(), row.get("class")) for row in rows]
+    assert shown == [("Staff", None), ("Men", "kpi-part kpi-depth-1"), ("Women", "kpi-part kpi-depth-1")]
