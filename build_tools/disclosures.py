@@ -9,8 +9,6 @@ KPI that carries the code is shown; a provision it does not disclose needs an ex
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -26,7 +24,7 @@ from lxml import html as lxml_html
 
 from .data import ReportData, schema, suggest
 from .errors import DataError, Diagnostic, Diagnostics
-from .fileio import neutralise_row
+from .fileio import csv_text
 from .html import WEB_ONLY
 from .yamlsource import line_for_path, load_yaml
 
@@ -374,14 +372,11 @@ def export_json(framework: Framework, groups: list[IndexGroup], edition: str) ->
 
 
 def export_csv(framework: Framework, groups: list[IndexGroup], edition: str) -> str:
-    buffer = io.StringIO()
     fields = ["framework", "code", "level", "area", "aspect", "description", "status", "locations", "explanation"]
-    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    for row in export_rows(framework, groups, edition):
-        places = [f"{loc['section']} {loc['title']} ({loc['url']})".strip() for loc in row["locations"]]
-        writer.writerow(neutralise_row({**row, "locations": "; ".join(places)}))
-    return buffer.getvalue()
+    rows = ({**row, "locations": "; ".join(f"{loc['section']} {loc['title']} ({loc['url']})".strip()
+                                           for loc in row["locations"])}
+            for row in export_rows(framework, groups, edition))
+    return csv_text(fields, rows)
 
 
 # --- between versions of a framework (frameworks/<from>-to-<to>.yml; migrate.py rewrites a report) ----
@@ -396,7 +391,7 @@ class Move:
 
 
 @dataclass(frozen=True)
-class Mapping:
+class CodeMapping:
     source: str
     target: str
     moved: dict[str, Move]
@@ -412,7 +407,7 @@ class Mapping:
 
 
 @lru_cache(maxsize=None)
-def mappings() -> tuple[Mapping, ...]:
+def mappings() -> tuple[CodeMapping, ...]:
     folder = resources.files("build_tools").joinpath("frameworks")
     found = []
     for path in sorted(folder.iterdir(), key=lambda p: p.name):
@@ -420,11 +415,11 @@ def mappings() -> tuple[Mapping, ...]:
             raw = yaml.safe_load(path.read_text("utf-8"))
             moved = {m["code"]: Move(m["code"], tuple(m["to"]), m.get("note", {}), tuple(m.get("related", [])),
                                      m.get("unverified")) for m in raw.get("moved", [])}
-            found.append(Mapping(raw["from"], raw["to"], moved))
+            found.append(CodeMapping(raw["from"], raw["to"], moved))
     return tuple(found)
 
 
-def find_mapping(source: str, target: str) -> Mapping | None:
+def find_mapping(source: str, target: str) -> CodeMapping | None:
     return next((m for m in mappings() if (m.source, m.target) == (source, target)), None)
 
 

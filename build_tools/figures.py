@@ -250,7 +250,7 @@ class FigureCatalog:
             record = self.numbered.get(key)
             if record is None:
                 known = [r.id for records in self.by_page.values() for r in records]
-                hint = f"figures with an id that are unnumbered need number=True" if key in known else \
+                hint = "figures with an id that are unnumbered need number=True" if key in known else \
                     f"the numbered figures' ids: {', '.join(sorted(self.numbered)) or 'none'}"
                 self.problems.error("figure.unknown-ref", f"figure_ref('{key}'): no numbered figure has this id",
                                     file=str(page.source), line=_find_line(page.source, key), hint=hint)

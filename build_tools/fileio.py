@@ -8,6 +8,8 @@ CSV injection), and reading it back removes exactly that quote.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import secrets
@@ -76,6 +78,15 @@ def neutralise_cell(value) -> str:
 
 def neutralise_row(row: dict) -> dict:
     return {name: neutralise_cell(value) for name, value in row.items()}
+
+
+def csv_text(fields: list[str], rows) -> str:
+    """A CSV download: a header, then each row (a mapping) with no cell a spreadsheet would run."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(neutralise_row(row) for row in rows)
+    return buffer.getvalue()
 
 
 def restore_cell(text: str) -> str:

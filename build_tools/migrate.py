@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ruamel.yaml.comments import CommentedMap
 
-from .disclosures import Mapping, find_mapping, known_frameworks, mappings
+from .disclosures import CodeMapping, Move, find_mapping, known_frameworks, mappings
 from .errors import Diagnostic, ReportError
 from .fileio import write_atomically
 from .i18n import source_edition
@@ -59,7 +59,7 @@ def migrate(root: Path, target: str, write: bool = True) -> Migration:
                                      hint=f"the toolchain knows: {', '.join(known_frameworks())}"))
     mapping = find_mapping(source, target)
     if source == target:
-        mapping = Mapping(source, target, {})
+        mapping = CodeMapping(source, target, {})
     elif mapping is None:
         known = ", ".join(f"{m.source} -> {m.target}" for m in mappings()) or "none"
         raise ReportError(Diagnostic("error", "migrate.no-mapping", f"no mapping from {source} to {target}", **where,
@@ -121,7 +121,7 @@ def migrate(root: Path, target: str, write: bool = True) -> Migration:
     return result
 
 
-def _migrate_explanations(ryaml, path: Path, mapping: Mapping, result: Migration, used: set[str]) -> set[str]:
+def _migrate_explanations(ryaml, path: Path, mapping: CodeMapping, result: Migration, used: set[str]) -> set[str]:
     if not path.exists():
         return set()
     document = ryaml.load(path.read_text("utf-8"))

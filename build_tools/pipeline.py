@@ -7,8 +7,6 @@ Nothing is written into ``site/`` until every step has succeeded.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import os
@@ -24,7 +22,7 @@ from .checks import check_sources
 from .data import ReportData, load_report_data
 from .disclosures import canonical_number, export_csv, export_json
 from .errors import Diagnostic, Diagnostics, ReportError
-from .fileio import neutralise_row
+from .fileio import csv_text
 from .i18n import EDITIONS, load_translations
 from .manifest import write_manifest
 from .printing import assemble, render_pdf
@@ -113,11 +111,7 @@ def write_downloads(context: EditionContext, out_dir: Path) -> None:
     (downloads / "content-index.csv").write_text(export_csv(context.framework, groups, edition), "utf-8")
     rows = kpi_rows(context)
     (downloads / "kpis.json").write_text(json.dumps(rows, ensure_ascii=False, indent=2) + "\n", "utf-8")
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["kpi"], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(neutralise_row(row) for row in rows)  # no cell a spreadsheet runs as a formula
-    (downloads / "kpis.csv").write_text(buffer.getvalue(), "utf-8")
+    (downloads / "kpis.csv").write_text(csv_text(list(rows[0]) if rows else ["kpi"], rows), "utf-8")
 
 
 def kpi_rows(context: EditionContext) -> list[dict]:

@@ -12,14 +12,13 @@ reads them back.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .disclosures import HEADING_TAGS, heading_text, parse_fragment, split_number
 from .errors import Diagnostics
+from .fileio import csv_text
 from .html import page_slug
 
 PRINT_ID = "kpi-trace-{}"
@@ -119,15 +118,11 @@ def _assured(kpi) -> bool:
 
 
 def to_csv(document: dict) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for entry in document["kpis"]:
-        for place in entry["places"]:
-            writer.writerow({**{k: place.get(k, "") for k in CSV_FIELDS}, "kpi": entry["kpi"], "name": entry["name"],
-                             "assured": "yes" if entry["assured"] else "", "edition": document["edition"],
-                             "pdf_page": place.get("pdf_page") or ""})
-    return buffer.getvalue()
+    """The trace as a CSV download (names and rendered text come from data: neutralised)."""
+    return csv_text(CSV_FIELDS, ({**{k: place.get(k, "") for k in CSV_FIELDS}, "kpi": entry["kpi"], "name": entry["name"],
+                                  "assured": "yes" if entry["assured"] else "", "edition": document["edition"],
+                                  "pdf_page": place.get("pdf_page") or ""}
+                                 for entry in document["kpis"] for place in entry["places"]))
 
 
 def check_every_kpi_shown(data, shown_by_edition: dict[str, set[str]], problems: Diagnostics) -> None:

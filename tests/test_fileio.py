@@ -127,3 +127,14 @@ def test_a_writer_that_fails_half_way_leaves_the_old_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["report.pdf"]
     write_atomically(target, lambda file: file.write(b"%PDF new"))
     assert target.read_bytes() == b"%PDF new"
+
+
+def test_csv_downloads_neutralise_formulas_and_keep_numbers():
+    import csv
+    import io
+
+    from build_tools.fileio import csv_text
+
+    text = csv_text(["name", "value"], [{"name": '=HYPERLINK("http://x")', "value": -12.5}, {"name": "Water", "value": 3}])
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows == [{"name": "'=HYPERLINK(\"http://x\")", "value": "-12.5"}, {"name": "Water", "value": "3"}]
