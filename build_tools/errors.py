@@ -53,8 +53,14 @@ class Diagnostics:
 
     items: list[Diagnostic] = field(default_factory=list)
 
+    def __post_init__(self):
+        # A set beside the list: a large report can have thousands of findings, and a list
+        # membership test per addition made collecting them quadratic.
+        self._seen = set(self.items)
+
     def add(self, diagnostic: Diagnostic) -> None:
-        if diagnostic not in self.items:
+        if diagnostic not in self._seen:
+            self._seen.add(diagnostic)
             self.items.append(diagnostic)
 
     def error(self, code: str, message: str, **where) -> None:
