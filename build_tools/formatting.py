@@ -91,9 +91,16 @@ class Formatter:
 
     def money(self, amount: Decimal, decimals: int | None = None) -> str:
         style = self.money_style
+        return style["pattern"].format(amount=self.money_amount(amount, decimals))
+
+    def money_amount(self, amount: Decimal, decimals: int | None = None) -> str:
+        """The amount in the report's money scale ('1,234.5'), without the currency pattern."""
+        style = self.money_style
         places = style.get("decimals", 1) if decimals is None else decimals
-        scaled = Decimal(amount) / Decimal(str(style["scale"]))
-        return style["pattern"].format(amount=self.number(scaled, places))
+        amount = Decimal(amount)
+        with localcontext(prec=max(28, len(amount.as_tuple().digits) + 8)):  # the default 28 digits would round first
+            scaled = amount / Decimal(str(style["scale"]))
+        return self.number(scaled, places)
 
     def unit_label(self, unit: str, singular: bool = False) -> str:
         spec = self.units[unit]
@@ -111,7 +118,7 @@ class Formatter:
         """A KPI amount in its unit: '1,075 suppliers', '1 supplier', '51.2%', 'RMB947.2 million', '541項'."""
         spec = self.units[unit]
         if spec.get("money"):
-            return self.money(amount) if with_unit else self.number(Decimal(amount) / Decimal(str(self.money_style["scale"])), self.money_style.get("decimals", 1))
+            return self.money(amount) if with_unit else self.money_amount(amount)
         text = self.number(amount, decimals)
         # English agrees in number with the figure as printed: "1 case", but "1.0 cases", "0 cases".
         label = self.unit_label(unit, singular=text == "1")
