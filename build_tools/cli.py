@@ -217,6 +217,12 @@ def _money_pattern(text: str) -> str:
     return text
 
 
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes (1 or more)")
+    return int(text)
+
+
 def _year(text: str) -> int:
     if not text.isdigit() or not 2000 <= int(text) <= 2100:
         raise argparse.ArgumentTypeError(f"{text!r} is not a year from 2000 to 2100")
@@ -499,7 +505,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--edition", choices=list(EDITIONS), help="build one edition only")
     build.add_argument("--no-pdf", action="store_true", help="skip the PDFs")
     build.add_argument("--output", help="output directory (default: <project>/site)")
-    build.add_argument("--jobs", type=int, default=None, help="editions built in parallel (default: 2)")
+    build.add_argument("--jobs", type=_jobs, default=None,
+                       help="processes the build may keep busy: an edition each, or a one-edition build's PDF (default: 2)")
     build.add_argument("--strict", action="store_true", help="warnings fail the build")
     build.add_argument("--clean", action="store_true", help="rebuild everything: do not reuse the last build (cache.py)")
     build.add_argument("--format", choices=["text", "json"], default="text", help="how problems are printed")
@@ -507,7 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate data, chapters, links and the index without writing PDFs")
     project_arg(check)
-    check.add_argument("--jobs", type=int, default=None)
+    check.add_argument("--jobs", type=_jobs, default=None)
     check.add_argument("--strict", action="store_true", help="warnings fail the check (use in CI)")
     check.add_argument("--format", choices=["text", "json"], default="text")
     check.set_defaults(func=cmd_check)
@@ -579,7 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
     dif.add_argument("--format", choices=["text", "json"], default="text")
     dif.add_argument("--html", metavar="FILE", help="also write a self-contained HTML redline")
     dif.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes (as git diff --exit-code)")
-    dif.add_argument("--jobs", type=int, default=None)
+    dif.add_argument("--jobs", type=_jobs, default=None)
     dif.set_defaults(func=cmd_diff)
 
     trc = sub.add_parser("trace", help="every place a KPI is shown (site page, section, PDF page), from the last build")

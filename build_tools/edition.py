@@ -11,6 +11,7 @@ import datetime as dt
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .brand import Brand
 from .data import ReportData, load_report_data
@@ -69,6 +70,8 @@ class EditionContext:
         self.render_failed = False
         self.preview = preview  # live preview: untranslated pages fall back to the source edition
         self.untranslated: set[str] = set()
+        self.static_files: dict[str, Path] = {}  # site path -> the file the engine copies there
+        self.when_rendered: list[Callable[[], None]] = []  # see pages_rendered()
 
     # --- naming -----------------------------------------------------------------
     @property
@@ -150,8 +153,19 @@ class EditionContext:
         for page in self.pages.values():
             page.html = self.figures.resolve(page, page.html)
 
+    def pages_rendered(self) -> None:
+        """Called by the engine adapter once every page is rendered and its figures and index are
+        resolved, before the engine writes the theme's pages: what needs only the content (the
+        PDF) may start now."""
+        for listener in self.when_rendered:
+            listener()
+
     def figure_html(self, src: str, web_html: str) -> str:
         return self.figures.resolve(self.pages[src], web_html) if src in self.pages else web_html
+
+    def published_source(self, published: str) -> Path | None:
+        """The source of a file the site publishes at ``published`` (a figure or a static file)."""
+        return self.figures.source_of(published) or self.static_files.get(published)
 
     def print_brand(self) -> dict | None:
         """The brand for templates/print/document.html: colours and the files as file URIs."""

@@ -269,6 +269,13 @@ class FigureCatalog:
         return text
 
     # --- publishing ------------------------------------------------------------------
+    def source_of(self, published: str) -> Path | None:
+        """The original of ``_figures/<name>`` (what ``write_assets`` copies there)."""
+        folder, _, name = published.partition("/")
+        if folder != ASSET_DIR:
+            return None
+        return next((image.source for image in self.images.values() if image.name() == name), None)
+
     def write_assets(self, site_dir: Path) -> None:
         """The figures' files in ``site_dir/_figures/``: the original, and the web copies of rasters."""
         target = Path(site_dir) / ASSET_DIR

@@ -274,6 +274,8 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
 
     def on_files(self, files, config):
         ctx = self.context
+        ctx.static_files = {f.dest_uri: Path(f.abs_src_path) for f in files
+                            if not f.is_documentation_page() and f.abs_src_path}
         if not ctx.preview or ctx.edition.code == ctx.source_edition:
             return files
         # Preview only: a page not yet translated is shown from the source edition, with a notice.
@@ -330,6 +332,7 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
             for file in files.documentation_pages():
                 if file.src_uri == ctx.index_page and file.page is not None:
                     file.page.content = ctx.web_index_html()
+        ctx.pages_rendered()
         return env
 
     def on_post_build(self, config):

@@ -25,7 +25,7 @@ from .errors import Diagnostic, Diagnostics, ReportError
 from .fileio import csv_text
 from .i18n import EDITIONS, load_translations
 from .manifest import write_manifest
-from .printing import assemble, render_pdf
+from .printing import PrintProcess, assemble, render_pdf
 from .edition import EditionContext
 from .engine import engine_for
 from .project import Project
@@ -48,14 +48,44 @@ class EditionResult:
 
 
 def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = True, data: ReportData | None = None,
-                  search: bool = True) -> EditionResult:
+                  search: bool = True, spare_core: bool = False, meanwhile: "Once | None" = None) -> EditionResult:
     """Site (and PDF) of one edition into ``out_dir``. Runs in a worker process.
 
     ``data`` is the report data the parent loaded (loaded again when not given); ``search=False``
-    skips the search index, which only a published site needs.
+    skips the search index, which only a published site needs. With ``spare_core`` the PDF is
+    rendered in a second process while this one writes the website (``PrintProcess``), and
+    ``meanwhile`` runs once the website is built, before the PDF is waited for.
     """
+    printer = PrintProcess() if pdf and spare_core else None
+    meanwhile = meanwhile or Once(lambda: None)
+    try:
+        result = _build_edition(project, edition, out_dir, pdf, data, search, printer, meanwhile)
+        meanwhile()  # when the edition stopped before its website was built
+        return result
+    finally:
+        if printer is not None:
+            printer.close()
+
+
+def _build_edition(project: Project, edition: str, out_dir: Path, pdf: bool, data: ReportData | None,
+                   search: bool, printer: PrintProcess | None, meanwhile: "Once") -> EditionResult:
     context = EditionContext(project, edition, data)
     result = EditionResult(edition, context.problems)
+    target = out_dir / context.pdf_name
+
+    def print_sources() -> list[Path]:  # the chapters, to locate WeasyPrint's warnings
+        return [p.source for p in context.ordered_pages if p.in_print and p.source]
+
+    def start_printing() -> None:
+        if printer is None or context.render_failed or context.problems.errors:
+            return
+        try:
+            printer.submit(assemble(context, out_dir), out_dir, target, print_sources(), context.project.root)
+            log.info("%s: rendering the PDF in a second process ...", edition)
+        except ReportError as exc:  # reported with the edition's other problems; no PDF is made
+            context.problems.extend(exc.diagnostics)
+
+    context.when_rendered.append(start_printing)
     started = time.perf_counter()
     try:
         engine_for(project).build_site(context, out_dir, search=search)
@@ -84,13 +114,17 @@ def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = Tru
         context.problems.extend(exc.diagnostics)
         return result
     printed = None
+    meanwhile()
     if pdf:
-        log.info("%s: rendering the PDF ...", edition)
         started = time.perf_counter()
-        target = out_dir / context.pdf_name
         try:
-            printed = render_pdf(assemble(context, out_dir), out_dir, target, context.problems,
-                                 [p for p in context.ordered_pages if p.in_print], report_root=context.project.root)
+            if printer is not None and printer.submitted:
+                started = printer.submitted
+                printed = printer.result(context.problems)
+            else:
+                log.info("%s: rendering the PDF ...", edition)
+                printed = render_pdf(assemble(context, out_dir), out_dir, target, context.problems, print_sources(),
+                                     report_root=context.project.root)
             log.info("%s: PDF written (%.1f s, %d kB)", edition, time.perf_counter() - started, target.stat().st_size // 1024)
         except ReportError as exc:
             context.problems.extend(exc.diagnostics)
@@ -160,14 +194,34 @@ def compare_editions(results: list[EditionResult], problems: Diagnostics, projec
                            + "; ".join(diffs), hint="tag the same headings with the same codes in both editions, and keep heading ids identical")
 
 
+class Once:
+    """A step run at most once, at the first call."""
+
+    def __init__(self, step):
+        self._step = step
+
+    def __call__(self) -> None:
+        step, self._step = self._step, None
+        if step is not None:
+            step()
+
+
 def _run(project: Project, editions: list[str], staging: Path, pdf: bool, jobs: int, data: ReportData,
-         search: bool) -> list[EditionResult]:
+         search: bool, meanwhile: Once) -> list[EditionResult]:
+    """Build ``editions``; ``meanwhile`` runs in this process while they build."""
     if jobs > 1 and len(editions) > 1:
         with ProcessPoolExecutor(max_workers=min(jobs, len(editions)), initializer=publish.die_with_parent,
                                  initargs=(os.getpid(),)) as pool:
-            futures = [pool.submit(build_edition, project, e, staging / e, pdf, data, search) for e in editions]
+            futures = [pool.submit(build_edition, project, e, staging / e, pdf, data, search,
+                                   spare_core=jobs >= 2 * len(editions)) for e in editions]
+            meanwhile()
             return [f.result() for f in futures]
-    return [build_edition(project, e, staging / e, pdf, data, search) for e in editions]
+    # One edition at a time: a second core, if given, renders the PDF while the website is
+    # written, and then while ``meanwhile`` runs.
+    results = [build_edition(project, e, staging / e, pdf, data, search, spare_core=jobs > 1, meanwhile=meanwhile)
+               for e in editions]
+    meanwhile()  # no edition to build (all reused from the cache)
+    return results
 
 
 def build_report(project: Project, editions: list[str] | None = None, pdf: bool = True, jobs: int | None = None,
@@ -201,10 +255,12 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
     staging = publication.open()  # takes the build lock
     problems = Diagnostics()
     problems.extend(data.warnings)
-    check_sources(project, data, problems, editions)
+    source_problems = Diagnostics()  # the checks of the chapter files run while the editions build
     try:
         reused = {e: r for e in editions if build_cache and (r := build_cache.reusable(e)) is not None}
-        built = _run(project, [e for e in editions if e not in reused], staging, pdf, jobs, data, search)
+        built = _run(project, [e for e in editions if e not in reused], staging, pdf, jobs, data, search,
+                     Once(lambda: check_sources(project, data, source_problems, editions)))
+        problems.extend(source_problems)
         for edition, result in reused.items():
             build_cache.restore(edition, staging)
             log.info("%s: inputs unchanged, reused from the last build", edition)

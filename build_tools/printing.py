@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import posixpath
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Callable, Sequence
+from urllib.parse import unquote, urlsplit
 
 from lxml import html as lxml_html
 
 from .disclosures import find_source_line, heading_text, split_number
-from .errors import Diagnostic, Diagnostics, PrintError, collect_logs
+from .errors import Diagnostic, Diagnostics, PrintError, ReportError, collect_logs
 from .fileio import write_atomically
 from .html import WEB_ONLY, page_slug
 from .i18n import display_width
@@ -76,7 +79,8 @@ def _running_title(text: str, limit: int = 60) -> str:
     return "".join(kept).rstrip() + "…"
 
 
-def _rewrite_page(page, slugs_by_url: dict[str, str], site_dir: Path) -> tuple[str, list[PrintEntry]]:
+def _rewrite_page(page, slugs_by_url: dict[str, str], site_dir: Path,
+                  source_of: Callable[[str], Path | None]) -> tuple[str, list[PrintEntry]]:
     slug = page_slug(page.url)
     root = lxml_html.fragment_fromstring(page.html, create_parent="div")
     mark_kpi_elements(root)  # numbered before anything is dropped, as the KPI trace numbers them
@@ -86,11 +90,13 @@ def _rewrite_page(page, slugs_by_url: dict[str, str], site_dir: Path) -> tuple[s
         element.set("id", f"{slug}--{element.get('id')}")
     for link in root.xpath(".//a[@href]"):
         link.set("href", _print_href(link.get("href"), page.url, slug, slugs_by_url))
-    page_dir = site_dir / page.url
     for image in root.xpath(".//img[@src]"):
         src = image.get("src")
         if not urlsplit(src).scheme:
-            image.set("src", (page_dir / src).resolve().as_uri())
+            # The file the site copies, read where it comes from: the PDF does not wait for the site's files.
+            published = posixpath.normpath(posixpath.join(page.url, unquote(urlsplit(src).path)))
+            source = source_of(published)
+            image.set("src", (source or site_dir / page.url / src).resolve().as_uri())
     entries = []
     for heading in root.xpath(".//h1|.//h2|.//h3"):
         number, title = split_number(heading_text(heading))
@@ -125,7 +131,7 @@ def assemble(context, site_dir: Path) -> str:
     slugs_by_url = {p.url: page_slug(p.url) for p in pages}
     chapters, contents = [], []
     for page in pages:
-        body, entries = _rewrite_page(page, slugs_by_url, site_dir)
+        body, entries = _rewrite_page(page, slugs_by_url, site_dir, context.published_source)
         if page.src == context.index_page:
             body = body.replace(INDEX_PLACEHOLDER, context.render_index(
                 lambda loc: f"#{page_slug(loc.page_url)}--{loc.anchor}" if loc.anchor else f"#{page_slug(loc.page_url)}",
@@ -164,7 +170,7 @@ class PrintedDocument:
     fonts: list[dict]  # the font files WeasyPrint embedded: family, weight, style, sha256
 
 
-def _weasyprint_message(pages) -> "callable":
+def _weasyprint_message(sources: Sequence[Path]) -> "callable":
     """WeasyPrint's warnings (an image it cannot load, CSS it ignores), located where possible."""
     from .publish import REFUSED
 
@@ -176,10 +182,10 @@ def _weasyprint_message(pages) -> "callable":
         url = re.search(r"(?:image|stylesheet|resource) at '?([^'\s]+)", message)
         if url:  # point at the chapter that names the file
             name = posixpath.basename(urlsplit(url.group(1)).path)
-            for page in pages:
-                line = find_source_line(page.source, name) if name else None
+            for source in sources:
+                line = find_source_line(source, name) if name else None
                 if line:
-                    where = {"file": str(page.source), "line": line}
+                    where = {"file": str(source), "line": line}
                     break
         return Diagnostic("warning", "print.weasyprint", message, hint="fix the file or style named here; "
                           "the PDF would otherwise differ from the website", **where)
@@ -187,10 +193,11 @@ def _weasyprint_message(pages) -> "callable":
 
 
 def render_pdf(print_html: str, base_url: Path, target: Path, problems: Diagnostics | None = None,
-               pages=(), report_root: Path | None = None) -> PrintedDocument:
+               sources: Sequence[Path] = (), report_root: Path | None = None) -> PrintedDocument:
     """Write the PDF to ``target`` (via a temporary file, so a failure never leaves half a PDF).
 
-    WeasyPrint's warnings are added to ``problems`` (so ``--strict`` fails on them).
+    WeasyPrint's warnings are added to ``problems`` (so ``--strict`` fails on them), located in
+    the chapter files ``sources`` where they name a file.
     """
     import weasyprint
 
@@ -205,7 +212,7 @@ def render_pdf(print_html: str, base_url: Path, target: Path, problems: Diagnost
         fetcher.check(report_root)  # before the PDF replaces anything
 
     try:
-        with collect_logs(collected, "weasyprint", _weasyprint_message(pages)):
+        with collect_logs(collected, "weasyprint", _weasyprint_message(sources)):
             # render() then write_pdf() is what HTML.write_pdf does; kept apart to read the pages' anchors.
             document = weasyprint.HTML(string=print_html, base_url=str(base_url), url_fetcher=fetcher).render(**PDF_OPTIONS)
             write_atomically(target, write)
@@ -226,3 +233,84 @@ def _embedded_fonts(document) -> list[dict]:
         digest = hashlib.sha256(bytes(font.file_content)).hexdigest()
         fonts[(font.family, int(font.weight), int(font.style), digest)] = None
     return [{"family": f, "weight": w, "style": s, "sha256": d} for f, w, s, d in sorted(fonts)]
+
+
+class PrintProcess:
+    """``render_pdf`` in a second process, for a build with a core to spare (one edition on two
+    cores): it starts before the website, so WeasyPrint is imported meanwhile, and renders as soon
+    as the pages are (``EditionContext.pages_rendered``) while this process writes the website.
+
+    A process of our own rather than a pool: a build that fails must stop the PDF at once
+    (``close``), not wait for it to finish writing into a staging folder being thrown away.
+    """
+
+    def __init__(self):
+        import multiprocessing
+
+        from .publish import die_with_parent
+
+        # fork: the child has the toolchain loaded already; nothing runs in threads at this point
+        context = multiprocessing.get_context("fork")
+        self._connection, child = context.Pipe()
+        self._process = context.Process(target=_print_in_child, args=(child, os.getpid(), die_with_parent),
+                                        name="esg-report PDF", daemon=True)
+        self._process.start()
+        child.close()
+        self.submitted: float | None = None  # when the print HTML was handed over
+
+    def submit(self, print_html: str, base_url: Path, target: Path, sources: Sequence[Path],
+               report_root: Path | None) -> None:
+        self._connection.send((print_html, base_url, target, list(sources), report_root))
+        self.submitted = time.perf_counter()
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
+    def alive(self) -> bool:
+        return self._process.is_alive()
+
+    def result(self, problems: Diagnostics) -> PrintedDocument:
+        """Wait for the PDF; its warnings go to ``problems``; a failure raises ``PrintError``."""
+        try:
+            printed, found, crash = self._connection.recv()
+        except (EOFError, ConnectionError):  # the process died (killed, out of memory)
+            self._process.join()
+            raise PrintError(f"the PDF process stopped before the PDF was written (exit code {self._process.exitcode})") from None
+        if crash:
+            raise RuntimeError(f"the PDF process failed:\n{crash}")  # a toolchain fault: the CLI reports it as one
+        if printed is None:
+            raise PrintError(found)
+        problems.extend(found)
+        return printed
+
+    def close(self) -> None:
+        self._connection.close()
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+
+
+def _print_in_child(connection, parent: int, die_with_parent) -> None:
+    die_with_parent(parent)  # a killed build leaves no PDF process behind
+    try:
+        import weasyprint  # noqa: F401  (imported while the parent builds the website)
+
+        try:
+            job = connection.recv()
+        except EOFError:  # the build ended without a PDF (it failed before its pages were rendered)
+            return
+        found = Diagnostics()
+        try:
+            printed = render_pdf(*job[:3], found, job[3], report_root=job[4])
+            connection.send((printed, found, None))
+        except ReportError as exc:
+            found.extend(exc.diagnostics)
+            connection.send((None, found, None))
+        except Exception:
+            import traceback
+
+            connection.send((None, found, traceback.format_exc()))
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the parent reports it
+        pass

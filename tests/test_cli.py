@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from build_tools.data import load_report_data
 from support import run_cli
 
@@ -89,6 +91,15 @@ def test_usage_error_exits_2():
     code, _, err = run_cli("build", "--edition", "fr")
     assert code == 2
     assert "invalid choice: 'fr'" in err
+
+
+@pytest.mark.parametrize("command", ["build", "check", "diff"])
+@pytest.mark.parametrize("jobs", ["0", "-1", "two"])
+def test_a_number_of_jobs_below_one_is_refused(command, jobs):
+    args = ["diff", "a", "b"] if command == "diff" else [command]
+    code, _, err = run_cli(*args, f"--jobs={jobs}")
+    assert code == 2
+    assert f"argument --jobs: '{jobs}' is not a number of processes (1 or more)" in err
 
 
 def test_interrupted_build_leaves_the_previous_site(starter):

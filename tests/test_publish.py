@@ -281,16 +281,18 @@ def _build_process(report: Path, *extra: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
 
 
-def test_sigkill_leaves_no_worker_and_the_next_build_removes_the_staging_folder(area):
-    process = _build_process(area)
+@pytest.mark.parametrize("extra, workers_expected", [((), 2), (("--edition", "en"), 1)],
+                         ids=["edition workers", "PDF process of a one-edition build"])
+def test_sigkill_leaves_no_worker_and_the_next_build_removes_the_staging_folder(area, extra, workers_expected):
+    process = _build_process(area, *extra)
     deadline = time.monotonic() + 60
     workers: list[int] = []
     while time.monotonic() < deadline:
         workers = _children(process.pid)
-        if len(workers) == 2 and list(area.glob(".site-staging-*/*/index.html")):
+        if len(workers) == workers_expected and list(area.glob(".site-staging-*/*/index.html")):
             break
         time.sleep(0.05)
-    assert len(workers) == 2, "the build never started its edition workers"
+    assert len(workers) == workers_expected, "the build never started its worker processes"
     staging = list(area.glob(".site-staging-*"))
     process.kill()
     process.communicate()
