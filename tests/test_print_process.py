@@ -2,6 +2,7 @@
 cores does it: the same PDF as in one process, its images read from the chapters' files, its
 failures reported, and no process left behind."""
 
+import gc
 import logging
 import os
 import signal
@@ -13,7 +14,7 @@ from PIL import Image
 
 from build_tools.errors import Diagnostics, PrintError
 from build_tools.pipeline import build_report
-from build_tools.printing import PrintProcess
+from build_tools.printing import PrintProcess, render_pdf
 from build_tools.project import Project
 
 PLAN = (240, 160)  # pixel size of the plain Markdown image added to a chapter
@@ -92,3 +93,10 @@ def test_the_print_process_ends_with_the_build(tmp_path):
     printer.close()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_rendering_leaves_the_garbage_collector_as_it_was(tmp_path):
+    before = gc.get_threshold()  # WeasyPrint runs with fewer collections, then the caller's settings return
+    render_pdf(_print_html(2), tmp_path, tmp_path / "report.pdf")
+    assert gc.get_threshold() == before
+    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")

@@ -16,6 +16,7 @@ _ATTR_START = re.compile(r"\s\{\s*(?:[#.]|[\w-]+=)")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _FRONT_MATTER = re.compile(r"\A---\n(.*?\n)?---\n", re.S)
 _RECORD = re.compile(r"^translated_from:[ \t]*([0-9a-f]+)[ \t]*$", re.M)
+_FIGURE_ID = re.compile(r"""((?:\bid=|figure_ref\()\s*["'])([^"']+)(["'])""")
 COPY_SUFFIX = {"en": " (copy {k})", "zh-Hant": "（副本 {k}）"}
 
 
@@ -28,6 +29,8 @@ def _copy_text(text: str, k: int, edition: str) -> str:
     """
     suffix = COPY_SUFFIX.get(edition, " ({k})").format(k=k)
     text = _DISCLOSE.sub("", text)
+    # figure ids are unique per report: each copy numbers and refers to its own figures
+    text = _FIGURE_ID.sub(lambda m: f'{m.group(1)}{m.group(2)}-copy{k}{m.group(3)}', text)
     lines, fenced = [], False
     for line in text.split("\n"):
         if _FENCE.match(line):
