@@ -506,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--no-pdf", action="store_true", help="skip the PDFs")
     build.add_argument("--output", help="output directory (default: <project>/site)")
     build.add_argument("--jobs", type=_jobs, default=None,
-                       help="processes the build may keep busy: an edition each, or a one-edition build's PDF (default: 2)")
+                       help="processes the build may keep busy: editions side by side, each PDF beside its website (default: 2)")
     build.add_argument("--strict", action="store_true", help="warnings fail the build")
     build.add_argument("--clean", action="store_true", help="rebuild everything: do not reuse the last build (cache.py)")
     build.add_argument("--format", choices=["text", "json"], default="text", help="how problems are printed")

@@ -12,7 +12,7 @@ import logging
 import os
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -48,15 +48,15 @@ class EditionResult:
 
 
 def build_edition(project: Project, edition: str, out_dir: Path, pdf: bool = True, data: ReportData | None = None,
-                  search: bool = True, spare_core: bool = False, meanwhile: "Once | None" = None) -> EditionResult:
+                  search: bool = True, print_process: bool = False, meanwhile: "Once | None" = None) -> EditionResult:
     """Site (and PDF) of one edition into ``out_dir``. Runs in a worker process.
 
     ``data`` is the report data the parent loaded (loaded again when not given); ``search=False``
-    skips the search index, which only a published site needs. With ``spare_core`` the PDF is
-    rendered in a second process while this one writes the website (``PrintProcess``), and
+    skips the search index, which only a published site needs. With ``print_process`` the PDF is
+    rendered in a process of its own while this one writes the website (``PrintProcess``), and
     ``meanwhile`` runs once the website is built, before the PDF is waited for.
     """
-    printer = PrintProcess() if pdf and spare_core else None
+    printer = PrintProcess() if pdf and print_process else None
     meanwhile = meanwhile or Once(lambda: None)
     try:
         result = _build_edition(project, edition, out_dir, pdf, data, search, printer, meanwhile)
@@ -81,7 +81,7 @@ def _build_edition(project: Project, edition: str, out_dir: Path, pdf: bool, dat
             return
         try:
             printer.submit(assemble(context, out_dir), out_dir, target, print_sources(), context.project.root)
-            log.info("%s: rendering the PDF in a second process ...", edition)
+            log.info("%s: rendering the PDF in its own process ...", edition)
         except ReportError as exc:  # reported with the edition's other problems; no PDF is made
             context.problems.extend(exc.diagnostics)
 
@@ -213,12 +213,14 @@ def _run(project: Project, editions: list[str], staging: Path, pdf: bool, jobs: 
         with ProcessPoolExecutor(max_workers=min(jobs, len(editions)), initializer=publish.die_with_parent,
                                  initargs=(os.getpid(),)) as pool:
             futures = [pool.submit(build_edition, project, e, staging / e, pdf, data, search,
-                                   spare_core=jobs >= 2 * len(editions)) for e in editions]
+                                   print_process=True) for e in editions]
+            if len(editions) >= jobs:  # every core is busy until the first edition is done
+                wait(futures, return_when=FIRST_COMPLETED)
             meanwhile()
             return [f.result() for f in futures]
-    # One edition at a time: a second core, if given, renders the PDF while the website is
-    # written, and then while ``meanwhile`` runs.
-    results = [build_edition(project, e, staging / e, pdf, data, search, spare_core=jobs > 1, meanwhile=meanwhile)
+    # One edition at a time; with a second process allowed, the PDF renders while the website
+    # is written and ``meanwhile`` runs.
+    results = [build_edition(project, e, staging / e, pdf, data, search, print_process=jobs > 1, meanwhile=meanwhile)
                for e in editions]
     meanwhile()  # no edition to build (all reused from the cache)
     return results

@@ -250,9 +250,10 @@ def _embedded_fonts(document) -> list[dict]:
 
 
 class PrintProcess:
-    """``render_pdf`` in a second process, for a build with a core to spare (one edition on two
-    cores): it starts before the website, so WeasyPrint is imported meanwhile, and renders as soon
-    as the pages are (``EditionContext.pages_rendered``) while this process writes the website.
+    """``render_pdf`` in a process of its own (builds allowed more than one process): it starts
+    before the website, so WeasyPrint is imported meanwhile, and renders as soon as the pages are
+    (``EditionContext.pages_rendered``) while the edition's process writes the website. The PDF,
+    the longest step, no longer waits for the website.
 
     A process of our own rather than a pool: a build that fails must stop the PDF at once
     (``close``), not wait for it to finish writing into a staging folder being thrown away.
