@@ -98,7 +98,7 @@ def _to_traditional(char: str) -> str:
 
 
 def check_sources(project: Project, data: ReportData, problems: Diagnostics, editions: list[str]) -> None:
-    """The checks that read chapter sources directly (no rendering needed)."""
+    """The checks that read the report's source files directly (no rendering needed)."""
     from .glossary import check_glossary
     from .translation import report_problems
 
@@ -111,3 +111,6 @@ def check_sources(project: Project, data: ReportData, problems: Diagnostics, edi
     report_problems(project, [e for e in data.meta["editions"] if e in editions], problems)
     from .rollover import review_problems  # pages and explanations carried over from last year
     review_problems(project, [e for e in data.meta["editions"] if e in editions], problems)
+    from .manifest import check_approval  # the sources the board approved
+
+    check_approval(project, data.meta, problems)

@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from . import __version__
+from .errors import Diagnostics
 from .i18n import source_edition
 from .project import TOOLCHAIN_ROOT, Project
 
@@ -257,20 +258,47 @@ def approval_record(project: Project, meta: dict) -> dict | None:
 
 
 def approval_notice(project: Project) -> str | None:
-    """One line saying whether the sources are those the board approved (None: no approval recorded)."""
+    """The line a build starts with when its sources are those the board approved (else None:
+    no approval recorded, or ``check_approval`` reports the difference with the other problems)."""
     try:
         meta = yaml.safe_load((project.data_dir / "report.yml").read_text("utf-8"))
     except (OSError, yaml.YAMLError):
         return None  # the build reports the broken file itself
-    approval = meta.get("approval") if isinstance(meta, dict) else None
-    if not isinstance(approval, dict) or not approval.get("revision"):
+    approval = _recorded_approval(meta)
+    if approval is None:
         return None
+    try:
+        if sources_differing_from(project, str(approval["revision"]), meta):
+            return None
+    except ValueError:
+        return None
+    return (f"sources are those of revision {approval['revision']} approved by {approval.get('by', '?')} "
+            f"on {approval.get('date', '?')}")
+
+
+def check_approval(project: Project, meta, problems: Diagnostics) -> None:
+    """Sources that differ from the revision the board approved: a warning at ``approval:`` in
+    data/report.yml (so ``--strict`` refuses to pass a build of unapproved text)."""
+    approval = _recorded_approval(meta)
+    if approval is None:
+        return
     revision, by, date = approval["revision"], approval.get("by", "?"), approval.get("date", "?")
+    where = {"file": str(project.data_dir / "report.yml"),
+             "line": meta.line_of("approval") if hasattr(meta, "line_of") else None}
     try:
         differing = sources_differing_from(project, str(revision), meta)
     except ValueError as exc:
-        return f"warning: cannot compare with the approved revision {revision}: {exc}"
+        problems.warning("approval.unknown", f"cannot compare with the approved revision {revision}: {exc}",
+                         hint="record the revision the board approved (approval.revision: a commit, tag or branch)",
+                         **where)
+        return
     if differing:
         shown = ", ".join(differing[:5]) + (f" and {len(differing) - 5} more" if len(differing) > 5 else "")
-        return (f"warning: these sources differ from revision {revision} approved by {by} on {date}: {shown}")
-    return f"sources are those of revision {revision} approved by {by} on {date}"
+        problems.warning("approval.differs", f"these sources differ from revision {revision} approved by {by} on "
+                         f"{date}: {shown}", hint="publish the approved sources, or have the changes approved and "
+                         "record the new revision in approval.revision", **where)
+
+
+def _recorded_approval(meta) -> dict | None:
+    approval = meta.get("approval") if isinstance(meta, dict) else None
+    return approval if isinstance(approval, dict) and approval.get("revision") else None

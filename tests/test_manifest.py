@@ -71,7 +71,7 @@ def git(repo, *args):
                           check=True, capture_output=True, text=True).stdout.strip()
 
 
-def test_build_says_first_whether_its_sources_are_the_approved_ones(starter):
+def test_build_says_whether_its_sources_are_the_approved_ones(starter):
     git(starter, "init", "-q")
     git(starter, "add", "-A")
     git(starter, "commit", "-qm", "approved by the board")
@@ -86,7 +86,25 @@ def test_build_says_first_whether_its_sources_are_the_approved_ones(starter):
     chapter.write_text(chapter.read_text("utf-8") + "\nA late addition.\n", "utf-8")
     code, _, err = run_cli("build", str(starter), "--no-pdf")
     assert code == 0, err
-    assert err.splitlines()[0] == (f"warning: these sources differ from revision {revision} approved by Board of Directors "
-                                   f"on 2025-03-20: content/en/social.md")
+    assert "approved by" not in err.splitlines()[0]
+    line = report.read_text("utf-8").splitlines().index("approval:") + 1
+    assert (f"data/report.yml:{line}: warning: these sources differ from revision {revision} approved by Board of "
+            f"Directors on 2025-03-20: content/en/social.md [approval.differs]") in err
+    assert err.count("these sources differ") == 1  # reported once, with the other problems
     approval = json.loads((starter / "site" / "manifest.json").read_text("utf-8"))["approval"]
     assert approval["differing_sources"] == ["content/en/social.md"]
+    code, _, err = run_cli("build", str(starter), "--no-pdf", "--strict")  # CI publishes approved text only
+    assert code == 1 and "[approval.differs]" in err
+    code, out, _ = run_cli("check", str(starter), "--format", "json")
+    assert [p["code"] for p in json.loads(out) if p["code"].startswith("approval.")] == ["approval.differs"]
+
+
+def test_an_approved_revision_that_cannot_be_found_is_a_located_warning(starter):
+    git(starter, "init", "-q")
+    report = starter / "data" / "report.yml"
+    report.write_text(report.read_text("utf-8") + "approval: {by: Board, date: 2025-03-20, revision: v9.9-missing}\n", "utf-8")
+    code, out, _ = run_cli("check", str(starter), "--format", "json")
+    [found] = [p for p in json.loads(out) if p["code"].startswith("approval.")]
+    assert found["code"] == "approval.unknown" and found["severity"] == "warning"
+    assert "no revision 'v9.9-missing' in the git repository" in found["message"]
+    assert found["file"].endswith("data/report.yml") and found["line"] == len(report.read_text("utf-8").splitlines())
