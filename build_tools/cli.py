@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import gc
 import logging
 import os
@@ -101,7 +102,14 @@ def cmd_serve(args, out, err) -> int:
     # The plugin renders chapters and the content index; the PDF is built only by `build`.
     print(f"previewing the {edition} edition at http://{args.dev_addr}/ (pages reload when chapters or "
           f"data change; no PDF; Ctrl+C to stop)", file=out, flush=True)
-    engine_for(project).serve(project, edition, args.dev_addr)
+    try:
+        engine_for(project).serve(project, edition, args.dev_addr)
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES) or exc.filename:
+            raise  # not the listening socket's
+        print(f"esg-report: cannot listen on {args.dev_addr}: {exc.strerror}; choose another with --dev-addr "
+              f"(e.g. 127.0.0.1:8001)", file=err)
+        return EXIT_USAGE
     return EXIT_OK
 
 
@@ -222,6 +230,24 @@ def _jobs(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes (1 or more)")
     return int(text)
+
+
+def _dev_addr(text: str) -> str:
+    """``serve --dev-addr``: what MkDocs' ``dev_addr`` accepts (``localhost`` or an IP address, then a
+    port), checked here so that a slip is a usage error, not MkDocs' abort or a failed bind."""
+    import ipaddress
+
+    host, _, port = text.rpartition(":")
+    try:
+        if host != "localhost":
+            ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+        valid = port.isdigit() and 1 <= int(port) <= 65535
+    except ValueError:
+        valid = False
+    if not valid:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT with an IP address (or localhost) and a port "
+                                         "from 1 to 65535, e.g. 127.0.0.1:8000")
+    return text
 
 
 def _year(text: str) -> int:
@@ -523,7 +549,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="live preview of one edition (no PDF)")
     project_arg(serve)
     serve.add_argument("--edition", choices=list(EDITIONS), default=None, help="default: the report's first edition")
-    serve.add_argument("--dev-addr", default="127.0.0.1:8000")
+    serve.add_argument("--dev-addr", type=_dev_addr, default="127.0.0.1:8000", metavar="HOST:PORT",
+                       help="where the preview listens (default: 127.0.0.1:8000)")
     serve.set_defaults(func=cmd_serve)
 
     cat = sub.add_parser("catalogs", help="UI-string catalogs: update (extract+merge), compile, status")

@@ -153,3 +153,22 @@ def test_output_that_is_not_ours_is_a_usage_error(starter, tmp_path):
         code, _, err = run_cli("build", str(starter), "--no-pdf", "--output", target)
         assert code == 2 and "[output.refused]" in err and "Traceback" not in err
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("address", ["abc", "127.0.0.1:99999", ":0", "127.0.0.1:", "300.1.1.1:8000", "localhost:80x"])
+def test_serve_refuses_an_address_it_cannot_listen_on(address, starter):
+    code, _, err = run_cli("serve", str(starter), "--dev-addr", address)
+    assert code == 2
+    assert f"argument --dev-addr: '{address}' is not HOST:PORT" in err and "Traceback" not in err
+
+
+def test_serve_on_a_port_in_use_says_so(starter):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = "127.0.0.1:%d" % taken.getsockname()[1]
+        code, _, err = run_cli("serve", str(starter), "--dev-addr", address)
+    assert code == 2
+    assert f"cannot listen on {address}: Address already in use" in err and "Traceback" not in err
