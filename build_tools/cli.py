@@ -226,6 +226,28 @@ def _money_pattern(text: str) -> str:
     return text
 
 
+def _currency(text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"[A-Z]{3}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a currency code: three capital letters, e.g. HKD, RMB, USD")
+    return text
+
+
+def _money_scale(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not what amounts are divided by: a whole number from 1, "
+                                         "e.g. 1000000 for millions")
+    return int(text)
+
+
+def _money_decimals(text: str) -> int:
+    # The bounds of report.money.decimals in schemas/report.schema.json.
+    if not text.isdigit() or int(text) > 4:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of decimals from 0 to 4")
+    return int(text)
+
+
 def _jobs(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes (1 or more)")
@@ -269,6 +291,21 @@ def _new_field(metadata, name: str | tuple[str, str]):
     return getattr(metadata, name[0])[name[1]] if isinstance(name, tuple) else getattr(metadata, name)
 
 
+def _dates_out_of_order(metadata) -> str | None:
+    """The period and the approval date as `new` would write them (flags, answers and defaults
+    together), when they contradict each other: the report would fail its first check."""
+    dates = metadata.resolved()
+    given = lambda name: f"--{name.replace('_', '-')}" if getattr(metadata, name) else \
+        f"{name.replace('_', ' ')} (by default, from the year {dates.year})"  # noqa: E731
+    if dates.period_end < dates.period_start:
+        return (f"the period would end on {dates.period_end}, before it starts on {dates.period_start}: "
+                f"check {given('period_start')} and {given('period_end')}, or give --year")
+    if dates.approved < dates.period_end:
+        return (f"the Board would approve the report on {dates.approved}, before the period ends on {dates.period_end}: "
+                f"check {given('approved')} and {given('period_end')}")
+    return None
+
+
 def cmd_new(args, out, err) -> int:
     from .scaffold import StarterMetadata, create_report
 
@@ -277,7 +314,7 @@ def cmd_new(args, out, err) -> int:
     metadata = StarterMetadata()
     if args.editions:
         metadata.editions = list(dict.fromkeys(args.editions))
-    parsers = {"stock_code": lambda text: [_stock_code(c) for c in text.split()], "year": _year,
+    parsers = {"stock_code": lambda text: [_stock_code(c) for c in text.split()], "year": _year, "currency": _currency,
                "period_start": _iso_date, "period_end": _iso_date, "approved": _iso_date}
     interactive = sys.stdin is not None and sys.stdin.isatty()
     for flag, name, question in _NEW_FIELDS:
@@ -309,6 +346,10 @@ def cmd_new(args, out, err) -> int:
     for name in ("money_scale", "money_decimals"):
         if getattr(args, name) is not None:
             setattr(metadata, name, getattr(args, name))
+    order = _dates_out_of_order(metadata)
+    if order:
+        print(f"esg-report new: {order}; nothing was created", file=err)
+        return EXIT_USAGE
     create_report(target, metadata=metadata)
     print(f"created a starter report in {target}; build it with: esg-report build {target}", file=out)
     return EXIT_OK
@@ -579,12 +620,12 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"short name in {edition.language} (default: {starter[code]['short_name_help']})")
     new.add_argument("--stock-code", action="append", type=_stock_code, metavar="EXCHANGE:CODE",
                      help="a stock code, e.g. HKEX:6855 (repeat for several listings)")
-    new.add_argument("--currency", help="reporting currency code, e.g. HKD, RMB, USD")
+    new.add_argument("--currency", type=_currency, help="reporting currency code, e.g. HKD, RMB, USD")
     for edition in EDITIONS.values():
         new.add_argument(f"--money-{edition.flag}", metavar="PATTERN", type=_money_pattern,
                          help=f"{edition.language} money style, e.g. '{starter[edition.code]['money']['HKD']}'")
-    new.add_argument("--money-scale", type=int, help="divide amounts by this (default 1000000)")
-    new.add_argument("--money-decimals", type=int, help="decimals of money amounts (default 1)")
+    new.add_argument("--money-scale", type=_money_scale, help="divide amounts by this (default 1000000)")
+    new.add_argument("--money-decimals", type=_money_decimals, help="decimals of money amounts, 0 to 4 (default 1)")
     new.add_argument("--year", type=_year, help="reporting year (default: last year)")
     new.add_argument("--period-start", type=_iso_date, metavar="YYYY-MM-DD")
     new.add_argument("--period-end", type=_iso_date, metavar="YYYY-MM-DD")

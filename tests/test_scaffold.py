@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from build_tools.data import load_report_data
@@ -67,6 +68,35 @@ def test_new_rejects_bad_flags_before_writing(tmp_path):
     for bad in (["--stock-code", "6855"], ["--approved", "31/03/2026"], ["--year", "25"], ["--money-en", "HK$ million"]):
         code, _, err = run_cli("new", str(tmp_path / "x"), *bad)
         assert code == 2 and "Traceback" not in err, bad
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--money-scale", "0", "is not what amounts are divided by"),
+    ("--money-scale", "-5", "is not what amounts are divided by"),
+    ("--money-decimals", "-1", "is not a number of decimals from 0 to 4"),
+    ("--money-decimals", "5", "is not a number of decimals from 0 to 4"),
+    ("--currency", "hkd", "is not a currency code"),
+    ("--currency", "", "is not a currency code"),
+])
+def test_new_refuses_values_the_report_would_reject(flag, value, message, tmp_path):
+    """Each of these made a starter that failed its first `check` (data.schema, unknown unit '')."""
+    code, _, err = run_cli("new", str(tmp_path / "x"), flag, value)
+    assert code == 2 and f"argument {flag}: '{value}' {message}" in err, err
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--period-start", "2024-06-01", "--period-end", "2024-01-01"],
+     "the period would end on 2024-01-01, before it starts on 2024-06-01"),
+    (["--year", "2024", "--approved", "2024-06-01"],
+     "the Board would approve the report on 2024-06-01, before the period ends on 2024-12-31"),
+    # the start follows --year, whose default is last year: not the year of --period-end
+    (["--period-end", "2001-12-31"], "the period would end on 2001-12-31, before it starts on"),
+])
+def test_new_refuses_a_period_or_approval_out_of_order(flags, message, tmp_path):
+    code, _, err = run_cli("new", str(tmp_path / "x"), *flags)
+    assert code == 2 and message in err and "Traceback" not in err, err
     assert not (tmp_path / "x").exists()
 
 
