@@ -430,6 +430,7 @@ def cmd_migrate(args, out, err) -> int:
     from .migrate import migrate
 
     project = Project.at(args.project)
+    publish.check_report_folder(project)
     result = migrate(project.root, args.to, write=not args.check)
     for change in result.changes:
         print(f"{change.file.relative_to(project.root)}:{change.line}: {change.old} -> {change.new}", file=out)
@@ -509,6 +510,7 @@ def cmd_trace(args, out, err) -> int:
     from .trace import format_trace, load_trace
 
     project = Project.at(args.project)
+    publish.check_report_folder(project)  # else "build the report first" would send the writer the wrong way
     documents = load_trace(project.site_dir)
     if not documents:
         print(f"esg-report: no KPI trace in {project.site_dir}: build the report first (esg-report build)", file=err)

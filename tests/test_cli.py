@@ -172,3 +172,15 @@ def test_serve_on_a_port_in_use_says_so(starter):
         code, _, err = run_cli("serve", str(starter), "--dev-addr", address)
     assert code == 2
     assert f"cannot listen on {address}: Address already in use" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [["migrate", "--to", "hkex-esg-2025"], ["trace", "some_kpi"]])
+@pytest.mark.parametrize("folder", ["missing", "not-a-report"])
+def test_a_folder_that_is_not_a_report_is_named(command, folder, tmp_path):
+    """migrate ended in a traceback (FileNotFoundError); trace said to build a report that is not there."""
+    (tmp_path / "not-a-report").mkdir()
+    target = tmp_path / folder
+    args = [command[0], *command[1:], str(target)] if command[0] == "trace" else [command[0], str(target), *command[1:]]
+    code, _, err = run_cli(*args)
+    assert code == 1 and f"not a report folder: no mkdocs.yml / data/report.yml in {target}" in err, err
+    assert "Traceback" not in err
