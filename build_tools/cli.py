@@ -527,14 +527,15 @@ def cmd_trace(args, out, err) -> int:
 def cmd_verify(args, out, err) -> int:
     import json
 
-    from .manifest import verify
+    from .manifest import shape_problem, verify
     from .pipeline import build_report
 
     manifest = Path(args.manifest)
     try:
-        if not isinstance(json.loads(manifest.read_text("utf-8")).get("outputs"), dict):
-            raise ValueError("it lists no outputs")
-    except (OSError, ValueError, AttributeError) as exc:
+        problem = shape_problem(json.loads(manifest.read_text("utf-8")))
+        if problem:
+            raise ValueError(problem)
+    except (OSError, ValueError) as exc:
         print(f"esg-report: {manifest}: not a build manifest (a build writes site/manifest.json): {exc}", file=err)
         return EXIT_USAGE
     project = Project.at(args.project)

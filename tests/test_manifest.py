@@ -90,3 +90,19 @@ def test_build_says_first_whether_its_sources_are_the_approved_ones(starter):
                                    f"on 2025-03-20: content/en/social.md")
     approval = json.loads((starter / "site" / "manifest.json").read_text("utf-8"))["approval"]
     assert approval["differing_sources"] == ["content/en/social.md"]
+
+
+@pytest.mark.parametrize("document, problem", [
+    ('[]', "it is not a JSON object"),
+    ('{"outputs": {"en/index.html": 5}}', "its outputs are not a mapping of names to texts"),
+    ('{"outputs": {}, "inputs": 3}', "its inputs are not a mapping of names to texts"),
+    ('{"outputs": {}, "report": {"editions": "en"}}', "its report editions are not a list of edition codes"),
+    ('{"outputs": {}, "report": {"pdf": true}, "fonts": [{"family": "Noto"}]}', "its fonts are not a list of"),
+])
+def test_verify_refuses_a_manifest_that_is_not_one(document, problem, starter, tmp_path):
+    """A hand-edited manifest ended in a traceback (TypeError) after the rebuild."""
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(document, "utf-8")
+    code, _, err = run_cli("verify", str(manifest), str(starter))
+    assert code == 2 and f"{manifest}: not a build manifest (a build writes site/manifest.json): {problem}" in err, err
+    assert "Traceback" not in err
