@@ -398,6 +398,7 @@ def cmd_export(args, out, err) -> int:
     target = _spreadsheet_arg(args.file, err, must_exist=False)
     if target is None:
         return EXIT_USAGE
+    publish.check_export_target(target)
     if args.pending or args.owner:
         if not (args.pending and args.owner) or target.suffix.lower() != ".xlsx":
             print("esg-report: export --pending needs --owner NAME and a .xlsx file", file=err)
