@@ -226,6 +226,12 @@ def _money_pattern(text: str) -> str:
     return text
 
 
+def _name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a name cannot be empty")
+    return text.strip()
+
+
 def _currency(text: str) -> str:
     import re
 
@@ -617,10 +623,11 @@ def build_parser() -> argparse.ArgumentParser:
                                      "terminal, and otherwise left at a neutral placeholder to replace in data/report.yml.")
     new.add_argument("directory")
     for code, edition in EDITIONS.items():
-        new.add_argument("--" + _edition_flag("company", code).replace("_", "-"), help=f"company name in {edition.language}")
+        new.add_argument("--" + _edition_flag("company", code).replace("_", "-"), type=_name,
+                         help=f"company name in {edition.language}")
     starter = _starter_texts()
     for code, edition in EDITIONS.items():
-        new.add_argument("--" + _edition_flag("short_name", code).replace("_", "-"),
+        new.add_argument("--" + _edition_flag("short_name", code).replace("_", "-"), type=_name,
                          help=f"short name in {edition.language} (default: {starter[code]['short_name_help']})")
     new.add_argument("--stock-code", action="append", type=_stock_code, metavar="EXCHANGE:CODE",
                      help="a stock code, e.g. HKEX:6855 (repeat for several listings)")

@@ -86,6 +86,15 @@ def test_new_refuses_values_the_report_would_reject(flag, value, message, tmp_pa
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize("flag", ["--company", "--company-zh", "--short-name", "--short-name-zh"])
+@pytest.mark.parametrize("value", ["", "   "])
+def test_new_refuses_an_empty_name(flag, value, tmp_path):
+    """An empty company name made a starter that failed its first check; a blank one passed it blank."""
+    code, _, err = run_cli("new", str(tmp_path / "x"), flag, value)
+    assert code == 2 and f"argument {flag}: a name cannot be empty" in err, err
+    assert not (tmp_path / "x").exists()
+
+
 @pytest.mark.parametrize("flags, message", [
     (["--period-start", "2024-06-01", "--period-end", "2024-01-01"],
      "the period would end on 2024-01-01, before it starts on 2024-06-01"),
