@@ -484,6 +484,8 @@ def cmd_diff(args, out, err) -> int:
     if args.html and not Path(args.html).resolve().parent.is_dir():
         print(f"esg-report: {args.html}: the folder {Path(args.html).resolve().parent} does not exist", file=err)
         return EXIT_USAGE
+    if args.html:
+        publish.check_redline_target(Path(args.html))
     old, new = Path(args.old), Path(args.new)
     folders = old.is_dir() and new.is_dir() and args.project is None
     project = Project.at(new if folders else (args.project or "."))
@@ -720,10 +722,10 @@ def main(argv: list[str] | None = None, stdout=None, stderr=None) -> int:
     try:
         return args.func(args, out, err)
     except UsageError as exc:  # asked to write where it must not: nothing was written
-        _report(exc.diagnostics, Path(getattr(args, "project", ".")).resolve(), getattr(args, "format", "text"), err)
+        _report(exc.diagnostics, Path(getattr(args, "project", None) or ".").resolve(), getattr(args, "format", "text"), err)
         return EXIT_USAGE
     except ReportError as exc:
-        _report(exc.diagnostics, Path(getattr(args, "project", ".")).resolve(), getattr(args, "format", "text"), err)
+        _report(exc.diagnostics, Path(getattr(args, "project", None) or ".").resolve(), getattr(args, "format", "text"), err)
         print("build failed: the previous site/ was left as it was" if args.command == "build" else "failed", file=err)
         return EXIT_FAILED
     except KeyboardInterrupt:

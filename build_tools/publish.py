@@ -406,6 +406,28 @@ def check_export_target(target: Path) -> None:
             hint="name a new file, or move this one away yourself"))
 
 
+#: In every redline ``diff --html`` writes (templates/review/diff.html): it may replace such a file.
+REDLINE_MARK = b'<meta name="generator" content="esg-report diff">'
+
+
+def check_redline_target(target: Path) -> None:
+    """``diff --html FILE``: a new file, or a redline an earlier diff wrote; checked before the
+    comparison, which renders both sides."""
+    if target.is_dir():
+        raise UsageError(Diagnostic("error", "output.refused", "this is a folder; --html names the redline's file",
+                                    file=str(target), hint="name a file, e.g. redline.html"))
+    if target.exists():
+        try:
+            with target.open("rb") as file:
+                ours = REDLINE_MARK in file.read(4096)
+        except OSError:
+            ours = False
+        if not ours:
+            raise UsageError(Diagnostic(
+                "error", "output.refused", "the file exists and is not a redline esg-report wrote; nothing was written",
+                file=str(target), hint="name a new file, or move this one away yourself"))
+
+
 # --- what the PDF may embed -----------------------------------------------------------------
 
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".local/share/fonts")

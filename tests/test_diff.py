@@ -203,3 +203,18 @@ def test_a_side_that_cannot_be_rendered_is_a_located_error(repo, tmp_path):
     assert code == 1
     assert f"{broken} cannot be rendered" in err
     assert f"content/en/social.md:{line}: error: unknown KPI id 'no_such_kpi' [macro]" in err
+
+
+def test_the_redline_replaces_only_a_redline(starter, tmp_path):
+    """--html wrote over any file (a folder ended in a traceback); an earlier redline may be replaced."""
+    theirs, folder, redline = tmp_path / "notes.html", tmp_path / "folder", tmp_path / "redline.html"
+    theirs.write_text("<p>my notes</p>", "utf-8")
+    folder.mkdir()
+    code, _, err = run_cli("diff", str(starter), str(starter), "--html", str(theirs))
+    assert code == 2 and f"{theirs}: error: the file exists and is not a redline esg-report wrote" in err, err
+    assert theirs.read_text("utf-8") == "<p>my notes</p>"
+    code, _, err = run_cli("diff", str(starter), str(starter), "--html", str(folder))
+    assert code == 2 and f"{folder}: error: this is a folder; --html names the redline's file" in err, err
+    for _ in range(2):
+        code, _, err = run_cli("diff", str(starter), str(starter), "--edition", "en", "--html", str(redline))
+        assert code == 0 and f"redline written to {redline}" in err, err
