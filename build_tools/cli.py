@@ -153,6 +153,9 @@ def cmd_translations(args, out, err) -> int:
     source = source_edition(editions)
     target = [e for e in editions if e != source]
     if args.mark or args.mark_all:
+        if not target:
+            print(f"esg-report: this report has only the {source} edition: it has no translation to mark", file=err)
+            return EXIT_USAGE
         for edition in target:
             pages = [s.page for s in translation.page_status(project, editions)
                      if s.edition == edition and s.state in ("stale", "untracked")] \
@@ -616,8 +619,9 @@ def build_parser() -> argparse.ArgumentParser:
     project_arg(trans)
     trans.add_argument("--format", choices=["text", "json"], default="text")
     trans.add_argument("--check", action="store_true", help="exit 1 if anything is stale, missing or untranslated (CI)")
-    trans.add_argument("--mark", nargs="+", metavar="PAGE", help="record that these pages' translations are current")
-    trans.add_argument("--mark-all", action="store_true", help="record every stale or untracked translation as current")
+    marking = trans.add_mutually_exclusive_group()
+    marking.add_argument("--mark", nargs="+", metavar="PAGE", help="record that these pages' translations are current")
+    marking.add_argument("--mark-all", action="store_true", help="record every stale or untracked translation as current")
     trans.set_defaults(func=cmd_translations)
 
     new = sub.add_parser("new", help="create a starter bilingual report that builds as it is",
