@@ -229,6 +229,13 @@ def _money_pattern(text: str) -> str:
     return text
 
 
+def _path(text: str) -> str:
+    # An empty path (an unset shell variable) would mean the current folder, or no --output at all.
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a path cannot be empty")
+    return text
+
+
 def _name(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("a name cannot be empty")
@@ -587,7 +594,7 @@ def build_parser() -> argparse.ArgumentParser:
     project_arg(build)
     build.add_argument("--edition", choices=list(EDITIONS), help="build one edition only")
     build.add_argument("--no-pdf", action="store_true", help="skip the PDFs")
-    build.add_argument("--output", help="output directory (default: <project>/site)")
+    build.add_argument("--output", type=_path, help="output directory (default: <project>/site)")
     build.add_argument("--jobs", type=_jobs, default=None,
                        help="processes the build may keep busy: editions side by side, each PDF beside its website (default: 2)")
     build.add_argument("--strict", action="store_true", help="warnings fail the build")
@@ -627,7 +634,7 @@ def build_parser() -> argparse.ArgumentParser:
     new = sub.add_parser("new", help="create a starter bilingual report that builds as it is",
                          description="Create a starter report. Metadata not given as flags is asked for on a "
                                      "terminal, and otherwise left at a neutral placeholder to replace in data/report.yml.")
-    new.add_argument("directory")
+    new.add_argument("directory", type=_path)
     for code, edition in EDITIONS.items():
         new.add_argument("--" + _edition_flag("company", code).replace("_", "-"), type=_name,
                          help=f"company name in {edition.language}")
@@ -653,12 +660,12 @@ def build_parser() -> argparse.ArgumentParser:
     new.set_defaults(func=cmd_new)
 
     imp = sub.add_parser("import", help="fill data/kpis/*.yml from a spreadsheet (.xlsx or .csv)")
-    imp.add_argument("file", help="the spreadsheet, in the layout `export` writes")
+    imp.add_argument("file", type=_path, help="the spreadsheet, in the layout `export` writes")
     project_arg(imp)
     imp.set_defaults(func=cmd_import)
 
     exp = sub.add_parser("export", help="write every KPI to a spreadsheet (.xlsx or .csv) to fill in")
-    exp.add_argument("file", help="the spreadsheet to write (.xlsx or .csv)")
+    exp.add_argument("file", type=_path, help="the spreadsheet to write (.xlsx or .csv)")
     project_arg(exp)
     exp.add_argument("--pending", action="store_true", help="only pending values (with --owner): a data request")
     exp.add_argument("--owner", help="the department whose pending values to export (a KPI's owner:, else source:)")
@@ -670,7 +677,7 @@ def build_parser() -> argparse.ArgumentParser:
     dif.add_argument("project", nargs="?", default=None, help="report directory inside the repository (default: current)")
     dif.add_argument("--edition", choices=list(EDITIONS), help="compare one edition only")
     dif.add_argument("--format", choices=["text", "json"], default="text")
-    dif.add_argument("--html", metavar="FILE", help="also write a self-contained HTML redline")
+    dif.add_argument("--html", type=_path, metavar="FILE", help="also write a self-contained HTML redline")
     dif.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes (as git diff --exit-code)")
     dif.add_argument("--jobs", type=_jobs, default=None)
     dif.set_defaults(func=cmd_diff)
@@ -682,7 +689,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rol = sub.add_parser("rollover", help="next year's report from this one: every figure pending, every page to review")
     project_arg(rol)
-    rol.add_argument("new", metavar="NEWDIR", help="the new report's folder (must not exist)")
+    rol.add_argument("new", type=_path, metavar="NEWDIR", help="the new report's folder (must not exist)")
     rol.set_defaults(func=cmd_rollover)
 
     mig = sub.add_parser("migrate", help="move the report to another version of its framework (tags, data, explanations)")
@@ -692,7 +699,7 @@ def build_parser() -> argparse.ArgumentParser:
     mig.set_defaults(func=cmd_migrate)
 
     ver = sub.add_parser("verify", help="rebuild and check that the outputs are those recorded in a manifest")
-    ver.add_argument("manifest", help="site/manifest.json of the build to verify")
+    ver.add_argument("manifest", type=_path, help="site/manifest.json of the build to verify")
     project_arg(ver)
     ver.set_defaults(func=cmd_verify)
     return parser

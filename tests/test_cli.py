@@ -184,3 +184,16 @@ def test_a_folder_that_is_not_a_report_is_named(command, folder, tmp_path):
     code, _, err = run_cli(*args)
     assert code == 1 and f"not a report folder: no mkdocs.yml / data/report.yml in {target}" in err, err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("args, argument", [
+    (["new", ""], "directory"), (["build", "--output", ""], "--output"), (["diff", "a", "b", "--html", ""], "--html"),
+    (["rollover", ".", ""], "NEWDIR"), (["export", ""], "file"), (["import", " "], "file"), (["verify", ""], "manifest"),
+])
+def test_an_empty_path_is_refused(args, argument, tmp_path, monkeypatch):
+    """An unset shell variable: `new ""` wrote a report into the current folder, `--output ""` and
+    `--html ""` were ignored."""
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(*args)
+    assert code == 2 and f"argument {argument}: a path cannot be empty" in err, err
+    assert not any(tmp_path.iterdir())
