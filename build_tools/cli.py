@@ -208,10 +208,12 @@ _NEW_FIELDS = [
 
 
 def _stock_code(text: str) -> tuple[str, str]:
-    exchange, _, code = text.partition(":")
-    if not exchange.strip() or not code.strip():
+    exchange, _, code = (part.strip() for part in text.partition(":"))
+    # One word each side: the question on a terminal splits codes at spaces, and a second ':'
+    # is a slip (HKEX:68:55), not a code.
+    if not exchange or not code or any(c.isspace() or c == ":" for c in exchange + code):
         raise argparse.ArgumentTypeError(f"{text!r} is not EXCHANGE:CODE (e.g. HKEX:6855)")
-    return exchange.strip(), code.strip()
+    return exchange, code
 
 
 def _iso_date(text: str) -> str:

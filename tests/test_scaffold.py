@@ -78,9 +78,12 @@ def test_new_rejects_bad_flags_before_writing(tmp_path):
     ("--money-decimals", "5", "is not a number of decimals from 0 to 4"),
     ("--currency", "hkd", "is not a currency code"),
     ("--currency", "", "is not a currency code"),
+    ("--stock-code", "HKEX:68:55", "is not EXCHANGE:CODE"),
+    ("--stock-code", "HKEX:68 55", "is not EXCHANGE:CODE"),
 ])
 def test_new_refuses_values_the_report_would_reject(flag, value, message, tmp_path):
-    """Each of these made a starter that failed its first `check` (data.schema, unknown unit '')."""
+    """Each of these made a starter that failed its first `check` (data.schema, unknown unit ''),
+    or one with a stock code no exchange has."""
     code, _, err = run_cli("new", str(tmp_path / "x"), flag, value)
     assert code == 2 and f"argument {flag}: '{value}' {message}" in err, err
     assert not (tmp_path / "x").exists()
