@@ -501,6 +501,9 @@ def cmd_diff(args, out, err) -> int:
     old, new = Path(args.old), Path(args.new)
     folders = old.is_dir() and new.is_dir() and args.project is None
     project = Project.at(new if folders else (args.project or "."))
+    if not project.root.is_dir():
+        print(f"esg-report: {args.project}: no such folder", file=err)
+        return EXIT_USAGE
     editions = [args.edition] if args.edition else None
     try:
         if folders:
@@ -509,6 +512,9 @@ def cmd_diff(args, out, err) -> int:
             report = diff.diff_revisions(project.root, args.old, args.new, editions, args.jobs)
     except diff.DiffUsageError as exc:
         print(f"esg-report: {exc}", file=err)
+        if old.is_dir() != new.is_dir() and args.project is None:  # one folder: the other was meant as one too
+            print(f"esg-report: {new if old.is_dir() else old}: no such folder (compare two report folders, "
+                  "or two revisions)", file=err)
         return EXIT_USAGE
     except diff.SideError as exc:
         print(f"{exc.label} cannot be rendered, so it cannot be compared:", file=err)

@@ -218,3 +218,12 @@ def test_the_redline_replaces_only_a_redline(starter, tmp_path):
     for _ in range(2):
         code, _, err = run_cli("diff", str(starter), str(starter), "--edition", "en", "--html", str(redline))
         assert code == 0 and f"redline written to {redline}" in err, err
+
+
+def test_a_missing_folder_is_named(starter, tmp_path):
+    """Both said only that git knows no such revision, or that the folder is not in a repository."""
+    missing = tmp_path / "missing"
+    code, _, err = run_cli("diff", str(starter), str(missing))
+    assert code == 2 and f"{missing}: no such folder (compare two report folders, or two revisions)" in err, err
+    code, _, err = run_cli("diff", "HEAD~1", "HEAD", str(missing))
+    assert code == 2 and f"esg-report: {missing}: no such folder\n" in err, err
