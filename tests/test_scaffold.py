@@ -166,3 +166,11 @@ def test_new_with_one_edition_creates_only_its_pages_and_checks(tmp_path):
     assert f"docs_dir: content/{last}\n" in (report / "mkdocs.yml").read_text("utf-8")
     code, out, err = run_cli("check", str(report), "--strict")
     assert code == 0, out + err
+
+
+def test_new_under_a_file_is_a_located_error(tmp_path):
+    """A parent that is a file ended in a NotADirectoryError traceback."""
+    (tmp_path / "notes").write_text("mine", "utf-8")
+    code, _, err = run_cli("new", str(tmp_path / "notes" / "report"))
+    assert code == 1 and f"cannot write the report: {tmp_path / 'notes'} is a file, not a folder [new.write]" in err, err
+    assert "Traceback" not in err
