@@ -227,3 +227,11 @@ def test_a_missing_folder_is_named(starter, tmp_path):
     assert code == 2 and f"{missing}: no such folder (compare two report folders, or two revisions)" in err, err
     code, _, err = run_cli("diff", "HEAD~1", "HEAD", str(missing))
     assert code == 2 and f"esg-report: {missing}: no such folder\n" in err, err
+
+
+def test_an_edition_neither_side_has_is_a_usage_error(tmp_path):
+    """It was compared as nothing at all: 0 changes, exit 0."""
+    report = tmp_path / "report"
+    assert run_cli("new", str(report), "--editions", "en")[0] == 0
+    code, out, err = run_cli("diff", str(report), str(report), "--edition", "zh-Hant")
+    assert (code, out) == (2, "") and "esg-report: neither side has the zh-Hant edition (they have en)" in err, err
