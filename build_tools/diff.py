@@ -198,8 +198,9 @@ def snapshots(old_root: Path, new_root: Path, editions: list[str] | None = None,
     wanted = [e for e in new_editions if e in old_editions and (not editions or e in editions)]
     tasks = [(str(root), e) for e in wanted for root in (old_root, new_root)]
     jobs = jobs or min(2, os.cpu_count() or 1)
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+    if jobs > 1 and len(tasks) > 1:
+        # No more processes than renderings: under fork the pool starts all of max_workers at once.
+        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
             rendered = list(pool.map(snapshot_edition, *zip(*tasks)))
     else:
         rendered = [snapshot_edition(*task) for task in tasks]

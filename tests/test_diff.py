@@ -235,3 +235,20 @@ def test_an_edition_neither_side_has_is_a_usage_error(tmp_path):
     assert run_cli("new", str(report), "--editions", "en")[0] == 0
     code, out, err = run_cli("diff", str(report), str(report), "--edition", "zh-Hant")
     assert (code, out) == (2, "") and "esg-report: neither side has the zh-Hant edition (they have en)" in err, err
+
+
+def test_jobs_beyond_the_renderings_start_no_more_processes(starter, monkeypatch):
+    """--jobs 500 started 500 processes (a fork pool launches all its workers) for 4 renderings."""
+    from build_tools import diff
+
+    sizes = []
+
+    class Recorded(diff.ProcessPoolExecutor):
+        def __init__(self, max_workers=None, **options):
+            sizes.append(max_workers)
+            super().__init__(max_workers=max_workers, **options)
+
+    monkeypatch.setattr(diff, "ProcessPoolExecutor", Recorded)
+    code, out, err = run_cli("diff", str(starter), str(starter), "--jobs", "500")
+    assert code == 0, err
+    assert sizes == [4]  # two editions, two sides
