@@ -28,6 +28,7 @@ EXIT_FAILED = 1  # errors in the report (or warnings under --strict)
 EXIT_USAGE = 2  # a command line the toolchain cannot run (argparse uses 2 as well)
 EXIT_CRASH = 2  # a fault of the toolchain itself, never a writer's mistake
 EXIT_INTERRUPTED = 130
+MAX_MANIFEST_BYTES = 64 << 20  # a report of 10,000 files writes about 2 MB
 
 
 def _report(problems: Diagnostics, root: Path, fmt: str, out) -> None:
@@ -559,6 +560,11 @@ def cmd_verify(args, out, err) -> int:
 
     manifest = Path(args.manifest)
     try:
+        # A regular file of a manifest's size: /dev/zero or a pipe would be read until memory runs out.
+        if not manifest.is_file() and manifest.exists():
+            raise ValueError("it is not a regular file")
+        if manifest.is_file() and manifest.stat().st_size > MAX_MANIFEST_BYTES:
+            raise ValueError(f"it is larger than {MAX_MANIFEST_BYTES >> 20} MB")
         problem = shape_problem(json.loads(manifest.read_text("utf-8")))
         if problem:
             raise ValueError(problem)

@@ -106,3 +106,15 @@ def test_verify_refuses_a_manifest_that_is_not_one(document, problem, starter, t
     code, _, err = run_cli("verify", str(manifest), str(starter))
     assert code == 2 and f"{manifest}: not a build manifest (a build writes site/manifest.json): {problem}" in err, err
     assert "Traceback" not in err
+
+
+def test_verify_reads_no_manifest_larger_than_a_manifest(starter, tmp_path):
+    """It read any file whole: /dev/zero until memory ran out (the cap and the regular-file check
+    are one guard; a sparse file tests the cap without filling a disk)."""
+    from build_tools.cli import MAX_MANIFEST_BYTES
+
+    huge = tmp_path / "manifest.json"
+    with huge.open("wb") as file:
+        file.truncate(MAX_MANIFEST_BYTES + 1)
+    code, _, err = run_cli("verify", str(huge), str(starter))
+    assert code == 2 and f"{huge}: not a build manifest" in err and "it is larger than 64 MB" in err, err
