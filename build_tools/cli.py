@@ -380,7 +380,8 @@ def _spreadsheet_arg(path: str, err, must_exist: bool) -> Path | None:
         print(f"esg-report: {path}: the spreadsheet must be an .xlsx or .csv file", file=err)
         return None
     if must_exist and not file.is_file():
-        print(f"esg-report: {path}: no such file", file=err)
+        print(f"esg-report: {path}: " + ("not a file (a folder, a pipe or a device)" if file.exists() else "no such file"),
+              file=err)
         return None
     if not must_exist and not file.resolve().parent.is_dir():
         print(f"esg-report: {path}: the folder {file.resolve().parent} does not exist", file=err)

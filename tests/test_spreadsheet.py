@@ -330,6 +330,9 @@ def test_cli_usage_errors_exit_2(starter, tmp_path):
     assert (code, err) == (2, f"esg-report: {tmp_path / 'kpis.ods'}: the spreadsheet must be an .xlsx or .csv file\n")
     code, _, _ = run_cli("import")
     assert code == 2
+    (tmp_path / "folder.xlsx").mkdir()
+    code, _, err = run_cli("import", str(tmp_path / "folder.xlsx"), str(starter))
+    assert (code, err) == (2, f"esg-report: {tmp_path / 'folder.xlsx'}: not a file (a folder, a pipe or a device)\n")
 
 
 @pytest.mark.parametrize("name, content", [("budget.xlsx", b"PK\x03\x04 not ours"), ("notes.csv", b"date,amount\n")])
