@@ -130,6 +130,18 @@ def diagnostics_from_json(items: list[dict]) -> Diagnostics:
     return Diagnostics([Diagnostic(**item) for item in items])
 
 
+def _well_formed(state) -> bool:
+    """The containers ``unchanged`` and ``reusable`` read are of the types ``store`` and ``published`` write."""
+    if not isinstance(state, dict):
+        return False
+    editions, results, problems = state.get("editions", {}), state.get("results", []), state.get("problems", [])
+    fields = set(Diagnostic.__dataclass_fields__)
+    return isinstance(editions, dict) and all(
+        isinstance(entry, dict) and isinstance(entry.get("result", {}), dict) for entry in editions.values()) \
+        and isinstance(results, list) and all(isinstance(result, dict) for result in results) \
+        and isinstance(problems, list) and all(isinstance(item, dict) and item.keys() <= fields for item in problems)
+
+
 class BuildCache:
     """The cache of one output folder; ``read=False`` (``build --clean``) ignores what it holds."""
 
@@ -147,6 +159,8 @@ class BuildCache:
             state = json.loads((self.folder / "state.json").read_text("utf-8"))
         except (OSError, ValueError):
             return {}
+        if not _well_formed(state):
+            return {}  # damaged (a hand edit, a disk error): the build is a full one, as with no cache
         if state.get("format") != CACHE_FORMAT or state.get("toolchain") != __version__:
             return {}  # never trusted across toolchain versions
         return state

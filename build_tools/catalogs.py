@@ -13,10 +13,10 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po, write_po
+from babel.messages.pofile import write_po
 
 from .fileio import write_atomically
-from .i18n import DOMAIN, EDITIONS
+from .i18n import DOMAIN, EDITIONS, read_catalog
 from .project import TOOLCHAIN_ROOT
 
 METHOD_MAP = [("build_tools/**.py", "python"), ("templates/**.html", "jinja2")]
@@ -68,8 +68,7 @@ def update(translations: Path, root: Path = TOOLCHAIN_ROOT) -> list[Path]:
             continue
         path = po_path(translations, edition.catalog_locale)
         if path.exists():
-            with path.open("rb") as handle:
-                catalog = read_po(handle, locale=edition.catalog_locale)
+            catalog = read_catalog(path, edition.catalog_locale)
         else:
             catalog = Catalog(locale=edition.catalog_locale, domain=DOMAIN, charset="utf-8")
         catalog.update(template, no_fuzzy_matching=False)
@@ -82,8 +81,7 @@ def update(translations: Path, root: Path = TOOLCHAIN_ROOT) -> list[Path]:
 def compile_catalogs(translations: Path) -> list[Path]:
     written = []
     for path in sorted(translations.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
-        with path.open("rb") as handle:
-            catalog = read_po(handle)
+        catalog = read_catalog(path)
         target = path.with_suffix(".mo")
         with target.open("wb") as handle:
             write_mo(handle, catalog)
@@ -110,8 +108,7 @@ def status(translations: Path, root: Path = TOOLCHAIN_ROOT) -> list[CatalogStatu
         path = po_path(translations, edition.catalog_locale)
         catalog = Catalog(locale=edition.catalog_locale)
         if path.exists():
-            with path.open("rb") as handle:
-                catalog = read_po(handle, locale=edition.catalog_locale)
+            catalog = read_catalog(path, edition.catalog_locale)
         ids = [m.id for m in template if m.id]
         fuzzy = [i for i in ids if catalog.get(i) is not None and catalog.get(i).fuzzy]
         missing = [i for i in ids if catalog.get(i) is None or not catalog.get(i).string or catalog.get(i).fuzzy]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import gc
 import logging
 import os
@@ -27,6 +28,7 @@ EXIT_FAILED = 1  # errors in the report (or warnings under --strict)
 EXIT_USAGE = 2  # a command line the toolchain cannot run (argparse uses 2 as well)
 EXIT_CRASH = 2  # a fault of the toolchain itself, never a writer's mistake
 EXIT_INTERRUPTED = 130
+MAX_MANIFEST_BYTES = 64 << 20  # a report of 10,000 files writes about 2 MB
 
 
 def _report(problems: Diagnostics, root: Path, fmt: str, out) -> None:
@@ -101,7 +103,14 @@ def cmd_serve(args, out, err) -> int:
     # The plugin renders chapters and the content index; the PDF is built only by `build`.
     print(f"previewing the {edition} edition at http://{args.dev_addr}/ (pages reload when chapters or "
           f"data change; no PDF; Ctrl+C to stop)", file=out, flush=True)
-    engine_for(project).serve(project, edition, args.dev_addr)
+    try:
+        engine_for(project).serve(project, edition, args.dev_addr)
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES) or exc.filename:
+            raise  # not the listening socket's
+        print(f"esg-report: cannot listen on {args.dev_addr}: {exc.strerror}; choose another with --dev-addr "
+              f"(e.g. 127.0.0.1:8001)", file=err)
+        return EXIT_USAGE
     return EXIT_OK
 
 
@@ -145,6 +154,9 @@ def cmd_translations(args, out, err) -> int:
     source = source_edition(editions)
     target = [e for e in editions if e != source]
     if args.mark or args.mark_all:
+        if not target:
+            print(f"esg-report: this report has only the {source} edition: it has no translation to mark", file=err)
+            return EXIT_USAGE
         for edition in target:
             pages = [s.page for s in translation.page_status(project, editions)
                      if s.edition == edition and s.state in ("stale", "untracked")] \
@@ -197,10 +209,12 @@ _NEW_FIELDS = [
 
 
 def _stock_code(text: str) -> tuple[str, str]:
-    exchange, _, code = text.partition(":")
-    if not exchange.strip() or not code.strip():
+    exchange, _, code = (part.strip() for part in text.partition(":"))
+    # One word each side: the question on a terminal splits codes at spaces, and a second ':'
+    # is a slip (HKEX:68:55), not a code.
+    if not exchange or not code or any(c.isspace() or c == ":" for c in exchange + code):
         raise argparse.ArgumentTypeError(f"{text!r} is not EXCHANGE:CODE (e.g. HKEX:6855)")
-    return exchange.strip(), code.strip()
+    return exchange, code
 
 
 def _iso_date(text: str) -> str:
@@ -218,10 +232,63 @@ def _money_pattern(text: str) -> str:
     return text
 
 
+def _path(text: str) -> str:
+    # An empty path (an unset shell variable) would mean the current folder, or no --output at all.
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a path cannot be empty")
+    return text
+
+
+def _name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a name cannot be empty")
+    return text.strip()
+
+
+def _currency(text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"[A-Z]{3}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a currency code: three capital letters, e.g. HKD, RMB, USD")
+    return text
+
+
+def _money_scale(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not what amounts are divided by: a whole number from 1, "
+                                         "e.g. 1000000 for millions")
+    return int(text)
+
+
+def _money_decimals(text: str) -> int:
+    # The bounds of report.money.decimals in schemas/report.schema.json.
+    if not text.isdigit() or int(text) > 4:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of decimals from 0 to 4")
+    return int(text)
+
+
 def _jobs(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes (1 or more)")
     return int(text)
+
+
+def _dev_addr(text: str) -> str:
+    """``serve --dev-addr``: what MkDocs' ``dev_addr`` accepts (``localhost`` or an IP address, then a
+    port), checked here so that a slip is a usage error, not MkDocs' abort or a failed bind."""
+    import ipaddress
+
+    host, _, port = text.rpartition(":")
+    try:
+        if host != "localhost":
+            ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+        valid = port.isdigit() and 1 <= int(port) <= 65535
+    except ValueError:
+        valid = False
+    if not valid:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT with an IP address (or localhost) and a port "
+                                         "from 1 to 65535, e.g. 127.0.0.1:8000")
+    return text
 
 
 def _year(text: str) -> int:
@@ -243,6 +310,21 @@ def _new_field(metadata, name: str | tuple[str, str]):
     return getattr(metadata, name[0])[name[1]] if isinstance(name, tuple) else getattr(metadata, name)
 
 
+def _dates_out_of_order(metadata) -> str | None:
+    """The period and the approval date as `new` would write them (flags, answers and defaults
+    together), when they contradict each other: the report would fail its first check."""
+    dates = metadata.resolved()
+    given = lambda name: f"--{name.replace('_', '-')}" if getattr(metadata, name) else \
+        f"{name.replace('_', ' ')} (by default, from the year {dates.year})"  # noqa: E731
+    if dates.period_end < dates.period_start:
+        return (f"the period would end on {dates.period_end}, before it starts on {dates.period_start}: "
+                f"check {given('period_start')} and {given('period_end')}, or give --year")
+    if dates.approved < dates.period_end:
+        return (f"the Board would approve the report on {dates.approved}, before the period ends on {dates.period_end}: "
+                f"check {given('approved')} and {given('period_end')}")
+    return None
+
+
 def cmd_new(args, out, err) -> int:
     from .scaffold import StarterMetadata, create_report
 
@@ -251,7 +333,7 @@ def cmd_new(args, out, err) -> int:
     metadata = StarterMetadata()
     if args.editions:
         metadata.editions = list(dict.fromkeys(args.editions))
-    parsers = {"stock_code": lambda text: [_stock_code(c) for c in text.split()], "year": _year,
+    parsers = {"stock_code": lambda text: [_stock_code(c) for c in text.split()], "year": _year, "currency": _currency,
                "period_start": _iso_date, "period_end": _iso_date, "approved": _iso_date}
     interactive = sys.stdin is not None and sys.stdin.isatty()
     for flag, name, question in _NEW_FIELDS:
@@ -283,6 +365,10 @@ def cmd_new(args, out, err) -> int:
     for name in ("money_scale", "money_decimals"):
         if getattr(args, name) is not None:
             setattr(metadata, name, getattr(args, name))
+    order = _dates_out_of_order(metadata)
+    if order:
+        print(f"esg-report new: {order}; nothing was created", file=err)
+        return EXIT_USAGE
     create_report(target, metadata=metadata)
     print(f"created a starter report in {target}; build it with: esg-report build {target}", file=out)
     return EXIT_OK
@@ -294,7 +380,8 @@ def _spreadsheet_arg(path: str, err, must_exist: bool) -> Path | None:
         print(f"esg-report: {path}: the spreadsheet must be an .xlsx or .csv file", file=err)
         return None
     if must_exist and not file.is_file():
-        print(f"esg-report: {path}: no such file", file=err)
+        print(f"esg-report: {path}: " + ("not a file (a folder, a pipe or a device)" if file.exists() else "no such file"),
+              file=err)
         return None
     if not must_exist and not file.resolve().parent.is_dir():
         print(f"esg-report: {path}: the folder {file.resolve().parent} does not exist", file=err)
@@ -331,6 +418,7 @@ def cmd_export(args, out, err) -> int:
     target = _spreadsheet_arg(args.file, err, must_exist=False)
     if target is None:
         return EXIT_USAGE
+    publish.check_export_target(target)
     if args.pending or args.owner:
         if not (args.pending and args.owner) or target.suffix.lower() != ".xlsx":
             print("esg-report: export --pending needs --owner NAME and a .xlsx file", file=err)
@@ -363,6 +451,7 @@ def cmd_migrate(args, out, err) -> int:
     from .migrate import migrate
 
     project = Project.at(args.project)
+    publish.check_report_folder(project)
     result = migrate(project.root, args.to, write=not args.check)
     for change in result.changes:
         print(f"{change.file.relative_to(project.root)}:{change.line}: {change.old} -> {change.new}", file=out)
@@ -409,9 +498,14 @@ def cmd_diff(args, out, err) -> int:
     if args.html and not Path(args.html).resolve().parent.is_dir():
         print(f"esg-report: {args.html}: the folder {Path(args.html).resolve().parent} does not exist", file=err)
         return EXIT_USAGE
+    if args.html:
+        publish.check_redline_target(Path(args.html))
     old, new = Path(args.old), Path(args.new)
     folders = old.is_dir() and new.is_dir() and args.project is None
     project = Project.at(new if folders else (args.project or "."))
+    if not project.root.is_dir():
+        print(f"esg-report: {args.project}: no such folder", file=err)
+        return EXIT_USAGE
     editions = [args.edition] if args.edition else None
     try:
         if folders:
@@ -420,6 +514,9 @@ def cmd_diff(args, out, err) -> int:
             report = diff.diff_revisions(project.root, args.old, args.new, editions, args.jobs)
     except diff.DiffUsageError as exc:
         print(f"esg-report: {exc}", file=err)
+        if old.is_dir() != new.is_dir() and args.project is None:  # one folder: the other was meant as one too
+            print(f"esg-report: {new if old.is_dir() else old}: no such folder (compare two report folders, "
+                  "or two revisions)", file=err)
         return EXIT_USAGE
     except diff.SideError as exc:
         print(f"{exc.label} cannot be rendered, so it cannot be compared:", file=err)
@@ -442,6 +539,7 @@ def cmd_trace(args, out, err) -> int:
     from .trace import format_trace, load_trace
 
     project = Project.at(args.project)
+    publish.check_report_folder(project)  # else "build the report first" would send the writer the wrong way
     documents = load_trace(project.site_dir)
     if not documents:
         print(f"esg-report: no KPI trace in {project.site_dir}: build the report first (esg-report build)", file=err)
@@ -458,14 +556,20 @@ def cmd_trace(args, out, err) -> int:
 def cmd_verify(args, out, err) -> int:
     import json
 
-    from .manifest import verify
+    from .manifest import shape_problem, verify
     from .pipeline import build_report
 
     manifest = Path(args.manifest)
     try:
-        if not isinstance(json.loads(manifest.read_text("utf-8")).get("outputs"), dict):
-            raise ValueError("it lists no outputs")
-    except (OSError, ValueError, AttributeError) as exc:
+        # A regular file of a manifest's size: /dev/zero or a pipe would be read until memory runs out.
+        if not manifest.is_file() and manifest.exists():
+            raise ValueError("it is not a regular file")
+        if manifest.is_file() and manifest.stat().st_size > MAX_MANIFEST_BYTES:
+            raise ValueError(f"it is larger than {MAX_MANIFEST_BYTES >> 20} MB")
+        problem = shape_problem(json.loads(manifest.read_text("utf-8")))
+        if problem:
+            raise ValueError(problem)
+    except (OSError, ValueError) as exc:
         print(f"esg-report: {manifest}: not a build manifest (a build writes site/manifest.json): {exc}", file=err)
         return EXIT_USAGE
     project = Project.at(args.project)
@@ -505,7 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
     project_arg(build)
     build.add_argument("--edition", choices=list(EDITIONS), help="build one edition only")
     build.add_argument("--no-pdf", action="store_true", help="skip the PDFs")
-    build.add_argument("--output", help="output directory (default: <project>/site)")
+    build.add_argument("--output", type=_path, help="output directory (default: <project>/site)")
     build.add_argument("--jobs", type=_jobs, default=None,
                        help="processes the build may keep busy: editions side by side, each PDF beside its website (default: 2)")
     build.add_argument("--strict", action="store_true", help="warnings fail the build")
@@ -523,7 +627,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="live preview of one edition (no PDF)")
     project_arg(serve)
     serve.add_argument("--edition", choices=list(EDITIONS), default=None, help="default: the report's first edition")
-    serve.add_argument("--dev-addr", default="127.0.0.1:8000")
+    serve.add_argument("--dev-addr", type=_dev_addr, default="127.0.0.1:8000", metavar="HOST:PORT",
+                       help="where the preview listens (default: 127.0.0.1:8000)")
     serve.set_defaults(func=cmd_serve)
 
     cat = sub.add_parser("catalogs", help="UI-string catalogs: update (extract+merge), compile, status")
@@ -536,28 +641,30 @@ def build_parser() -> argparse.ArgumentParser:
     project_arg(trans)
     trans.add_argument("--format", choices=["text", "json"], default="text")
     trans.add_argument("--check", action="store_true", help="exit 1 if anything is stale, missing or untranslated (CI)")
-    trans.add_argument("--mark", nargs="+", metavar="PAGE", help="record that these pages' translations are current")
-    trans.add_argument("--mark-all", action="store_true", help="record every stale or untracked translation as current")
+    marking = trans.add_mutually_exclusive_group()
+    marking.add_argument("--mark", nargs="+", metavar="PAGE", help="record that these pages' translations are current")
+    marking.add_argument("--mark-all", action="store_true", help="record every stale or untracked translation as current")
     trans.set_defaults(func=cmd_translations)
 
     new = sub.add_parser("new", help="create a starter bilingual report that builds as it is",
                          description="Create a starter report. Metadata not given as flags is asked for on a "
                                      "terminal, and otherwise left at a neutral placeholder to replace in data/report.yml.")
-    new.add_argument("directory")
+    new.add_argument("directory", type=_path)
     for code, edition in EDITIONS.items():
-        new.add_argument("--" + _edition_flag("company", code).replace("_", "-"), help=f"company name in {edition.language}")
+        new.add_argument("--" + _edition_flag("company", code).replace("_", "-"), type=_name,
+                         help=f"company name in {edition.language}")
     starter = _starter_texts()
     for code, edition in EDITIONS.items():
-        new.add_argument("--" + _edition_flag("short_name", code).replace("_", "-"),
+        new.add_argument("--" + _edition_flag("short_name", code).replace("_", "-"), type=_name,
                          help=f"short name in {edition.language} (default: {starter[code]['short_name_help']})")
     new.add_argument("--stock-code", action="append", type=_stock_code, metavar="EXCHANGE:CODE",
                      help="a stock code, e.g. HKEX:6855 (repeat for several listings)")
-    new.add_argument("--currency", help="reporting currency code, e.g. HKD, RMB, USD")
+    new.add_argument("--currency", type=_currency, help="reporting currency code, e.g. HKD, RMB, USD")
     for edition in EDITIONS.values():
         new.add_argument(f"--money-{edition.flag}", metavar="PATTERN", type=_money_pattern,
                          help=f"{edition.language} money style, e.g. '{starter[edition.code]['money']['HKD']}'")
-    new.add_argument("--money-scale", type=int, help="divide amounts by this (default 1000000)")
-    new.add_argument("--money-decimals", type=int, help="decimals of money amounts (default 1)")
+    new.add_argument("--money-scale", type=_money_scale, help="divide amounts by this (default 1000000)")
+    new.add_argument("--money-decimals", type=_money_decimals, help="decimals of money amounts, 0 to 4 (default 1)")
     new.add_argument("--year", type=_year, help="reporting year (default: last year)")
     new.add_argument("--period-start", type=_iso_date, metavar="YYYY-MM-DD")
     new.add_argument("--period-end", type=_iso_date, metavar="YYYY-MM-DD")
@@ -568,12 +675,12 @@ def build_parser() -> argparse.ArgumentParser:
     new.set_defaults(func=cmd_new)
 
     imp = sub.add_parser("import", help="fill data/kpis/*.yml from a spreadsheet (.xlsx or .csv)")
-    imp.add_argument("file", help="the spreadsheet, in the layout `export` writes")
+    imp.add_argument("file", type=_path, help="the spreadsheet, in the layout `export` writes")
     project_arg(imp)
     imp.set_defaults(func=cmd_import)
 
     exp = sub.add_parser("export", help="write every KPI to a spreadsheet (.xlsx or .csv) to fill in")
-    exp.add_argument("file", help="the spreadsheet to write (.xlsx or .csv)")
+    exp.add_argument("file", type=_path, help="the spreadsheet to write (.xlsx or .csv)")
     project_arg(exp)
     exp.add_argument("--pending", action="store_true", help="only pending values (with --owner): a data request")
     exp.add_argument("--owner", help="the department whose pending values to export (a KPI's owner:, else source:)")
@@ -585,7 +692,7 @@ def build_parser() -> argparse.ArgumentParser:
     dif.add_argument("project", nargs="?", default=None, help="report directory inside the repository (default: current)")
     dif.add_argument("--edition", choices=list(EDITIONS), help="compare one edition only")
     dif.add_argument("--format", choices=["text", "json"], default="text")
-    dif.add_argument("--html", metavar="FILE", help="also write a self-contained HTML redline")
+    dif.add_argument("--html", type=_path, metavar="FILE", help="also write a self-contained HTML redline")
     dif.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes (as git diff --exit-code)")
     dif.add_argument("--jobs", type=_jobs, default=None)
     dif.set_defaults(func=cmd_diff)
@@ -597,7 +704,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rol = sub.add_parser("rollover", help="next year's report from this one: every figure pending, every page to review")
     project_arg(rol)
-    rol.add_argument("new", metavar="NEWDIR", help="the new report's folder (must not exist)")
+    rol.add_argument("new", type=_path, metavar="NEWDIR", help="the new report's folder (must not exist)")
     rol.set_defaults(func=cmd_rollover)
 
     mig = sub.add_parser("migrate", help="move the report to another version of its framework (tags, data, explanations)")
@@ -607,7 +714,7 @@ def build_parser() -> argparse.ArgumentParser:
     mig.set_defaults(func=cmd_migrate)
 
     ver = sub.add_parser("verify", help="rebuild and check that the outputs are those recorded in a manifest")
-    ver.add_argument("manifest", help="site/manifest.json of the build to verify")
+    ver.add_argument("manifest", type=_path, help="site/manifest.json of the build to verify")
     project_arg(ver)
     ver.set_defaults(func=cmd_verify)
     return parser
@@ -641,10 +748,10 @@ def main(argv: list[str] | None = None, stdout=None, stderr=None) -> int:
     try:
         return args.func(args, out, err)
     except UsageError as exc:  # asked to write where it must not: nothing was written
-        _report(exc.diagnostics, Path(getattr(args, "project", ".")).resolve(), getattr(args, "format", "text"), err)
+        _report(exc.diagnostics, Path(getattr(args, "project", None) or ".").resolve(), getattr(args, "format", "text"), err)
         return EXIT_USAGE
     except ReportError as exc:
-        _report(exc.diagnostics, Path(getattr(args, "project", ".")).resolve(), getattr(args, "format", "text"), err)
+        _report(exc.diagnostics, Path(getattr(args, "project", None) or ".").resolve(), getattr(args, "format", "text"), err)
         print("build failed: the previous site/ was left as it was" if args.command == "build" else "failed", file=err)
         return EXIT_FAILED
     except KeyboardInterrupt:

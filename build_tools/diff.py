@@ -191,11 +191,16 @@ def snapshots(old_root: Path, new_root: Path, editions: list[str] | None = None,
               labels: tuple[str, str] = ("old", "new")):
     """Both sides, every edition rendered (in parallel processes, as the pipeline builds)."""
     old_editions, new_editions = _editions(old_root, labels[0]), _editions(new_root, labels[1])
+    unknown = [e for e in editions or [] if e not in old_editions + new_editions]
+    if unknown:
+        raise DiffUsageError(f"neither side has the {', '.join(unknown)} edition "
+                             f"(they have {', '.join(dict.fromkeys(old_editions + new_editions))})")
     wanted = [e for e in new_editions if e in old_editions and (not editions or e in editions)]
     tasks = [(str(root), e) for e in wanted for root in (old_root, new_root)]
     jobs = jobs or min(2, os.cpu_count() or 1)
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+    if jobs > 1 and len(tasks) > 1:
+        # No more processes than renderings: under fork the pool starts all of max_workers at once.
+        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
             rendered = list(pool.map(snapshot_edition, *zip(*tasks)))
     else:
         rendered = [snapshot_edition(*task) for task in tasks]

@@ -22,6 +22,16 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 
+def why_not_written(folder: Path, exc: OSError) -> str:
+    """Why a new folder could not be made, in the writer's terms: a file in the way says which."""
+    for above in Path(os.path.abspath(folder)).parents:
+        if above.exists():
+            if not above.is_dir():
+                return f"{above} is a file, not a folder"
+            break
+    return f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
+
+
 def write_atomically(path: Path, data: bytes | str | Callable[[BinaryIO], object]) -> None:
     """Write ``data`` (str as UTF-8; a callable writes into the open file) to ``path`` via a
     temporary file in the same folder.

@@ -68,10 +68,30 @@ def catalog_path(translations_dir: Path, edition: Edition) -> Path | None:
     return translations_dir / edition.catalog_locale / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+def read_catalog(path: Path, locale: str | None = None):
+    """A ``.po`` file as a Babel catalog; a broken one is a located error. Without
+    ``abort_invalid`` Babel prints its warnings to stdout (into ``check --format json``) and
+    goes on, and a byte that is not UTF-8 ends in a traceback."""
+    from babel.messages.pofile import PoFileError
+
+    hint = 'each entry is a msgid "..." line, then a msgstr "..." line; fix that line'
+    try:
+        with path.open("rb") as handle:
+            return read_po(handle, locale=locale, abort_invalid=True)
+    except PoFileError as exc:
+        raise ReportError(Diagnostic("error", "catalog.syntax", f"not a valid gettext catalog: {exc.args[0].rsplit(' on ', 1)[0]}",
+                                     file=str(path), line=exc.lineno + 1, hint=hint)) from None
+    except UnicodeDecodeError as exc:
+        data = path.read_bytes()
+        at = data.find(exc.object) if isinstance(exc.object, bytes) else -1
+        line = data.count(b"\n", 0, at + exc.start) + 1 if at >= 0 else None
+        raise ReportError(Diagnostic("error", "catalog.encoding", f"the catalog is not {exc.encoding}: {exc.reason}",
+                                     file=str(path), line=line, hint="save it as UTF-8")) from None
+
+
 @lru_cache(maxsize=None)
 def _compiled(po_path: Path, mtime: float) -> gettext.GNUTranslations:
-    with po_path.open("rb") as handle:
-        catalog = read_po(handle)
+    catalog = read_catalog(po_path)
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)

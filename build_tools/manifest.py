@@ -142,6 +142,31 @@ def _compare(recorded: dict, now: dict) -> list[tuple[str, str]]:
     return sorted(changes)
 
 
+def shape_problem(document) -> str | None:
+    """What makes ``document`` unreadable as a manifest (``verify`` reads these parts), or None."""
+    def mapping_of_text(value) -> bool:
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+    if not isinstance(document, dict):
+        return "it is not a JSON object"
+    if not isinstance(document.get("outputs"), dict):
+        return "it lists no outputs"
+    for part in ("outputs", "inputs", "engines"):
+        if not mapping_of_text(document.get(part, {})):
+            return f"its {part} are not a mapping of names to texts"
+    report, toolchain = document.get("report", {}), document.get("toolchain", {})
+    if not isinstance(report, dict) or not isinstance(toolchain, dict):
+        return "its report and toolchain must be JSON objects"
+    editions = report.get("editions") or []
+    if not isinstance(editions, list) or not all(isinstance(e, str) for e in editions):
+        return "its report editions are not a list of edition codes"
+    fonts = document.get("fonts", [])
+    if not isinstance(fonts, list) or not all(isinstance(f, dict) and {"family", "weight", "style", "sha256"} <= f.keys()
+                                              for f in fonts):
+        return "its fonts are not a list of family, weight, style and sha256"
+    return None
+
+
 def verify(manifest_file: Path, project: Project, build_report):
     """Rebuild ``project`` with ``build_report`` (the pipeline's, which writes manifests with this
     module) in a temporary folder and compare it with ``manifest_file``.

@@ -394,6 +394,40 @@ def check_new_target(target: Path) -> None:
                                     file=str(target), hint="choose a new folder name"))
 
 
+def check_export_target(target: Path) -> None:
+    """``export FILE``: a new file, or one an earlier export wrote (the command's documented
+    output, to hand out again); never a file of the writer's own that happens to have the name."""
+    from .spreadsheet import made_by_export
+
+    if target.exists() and not target.is_dir() and not made_by_export(target):
+        raise UsageError(Diagnostic(
+            "error", "output.refused", "the file exists and is not a spreadsheet esg-report exported; "
+            "export replaces only its own sheets, so nothing was written", file=str(target),
+            hint="name a new file, or move this one away yourself"))
+
+
+#: In every redline ``diff --html`` writes (templates/review/diff.html): it may replace such a file.
+REDLINE_MARK = b'<meta name="generator" content="esg-report diff">'
+
+
+def check_redline_target(target: Path) -> None:
+    """``diff --html FILE``: a new file, or a redline an earlier diff wrote; checked before the
+    comparison, which renders both sides."""
+    if target.is_dir():
+        raise UsageError(Diagnostic("error", "output.refused", "this is a folder; --html names the redline's file",
+                                    file=str(target), hint="name a file, e.g. redline.html"))
+    if target.exists():
+        try:
+            with target.open("rb") as file:
+                ours = REDLINE_MARK in file.read(4096)
+        except OSError:
+            ours = False
+        if not ours:
+            raise UsageError(Diagnostic(
+                "error", "output.refused", "the file exists and is not a redline esg-report wrote; nothing was written",
+                file=str(target), hint="name a new file, or move this one away yourself"))
+
+
 # --- what the PDF may embed -----------------------------------------------------------------
 
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".local/share/fonts")

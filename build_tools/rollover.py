@@ -27,7 +27,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from .data import PENDING, load_report_data
 from .errors import Diagnostic, Diagnostics, ReportError
-from .fileio import write_atomically
+from .fileio import why_not_written, write_atomically
 from .project import Project
 from .yamlsource import load_yaml
 
@@ -84,16 +84,26 @@ def rollover(source: Path, target: Path) -> Rollover:
         raise ReportError(Diagnostic("error", "rollover.inside", "the new report cannot be inside this year's",
                                      file=str(target), hint="name a folder beside it, e.g. ../esg-2025"))
     data = load_report_data(source / "data")  # a DataError (located) if this year's report is not valid
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Made beside the target and renamed into place at the end: an interrupted rollover leaves no half report.
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.rollover-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Made beside the target and renamed into place at the end: an interrupted rollover leaves no half report.
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.rollover-", dir=target.parent))
+    except OSError as exc:  # a parent that is a file, a read-only or missing mount: the writer's to fix
+        raise _cannot_write(target, exc) from None
     try:
         result = _write_next_year(source, staging, data)
         staging.rename(target)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise _cannot_write(target, exc) from None
         raise
     return result
+
+
+def _cannot_write(target: Path, exc: OSError) -> ReportError:
+    return ReportError(Diagnostic("error", "rollover.write", f"cannot write the new report: {why_not_written(target, exc)}; "
+                                  "nothing was created", file=str(target), hint="name a folder you can write to"))
 
 
 def _write_next_year(source: Path, target: Path, data) -> Rollover:

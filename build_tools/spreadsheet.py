@@ -300,6 +300,28 @@ def export_workbook(data_dir: Path, path: Path) -> int:
     return count
 
 
+def made_by_export(path: Path) -> bool:
+    """Whether ``path`` looks like a sheet an earlier ``export`` wrote (and the writer may have
+    filled in since): the KPI columns in a .csv's first row, or a workbook whose first sheet is
+    ``KPIs`` (``export``) or whose one sheet is ``Pending`` (``export --pending``). Any other file
+    is the writer's own, which ``export`` must not replace. Sheet names are read with zipfile, a
+    bounded look at one small part, as ``collect.is_request`` does."""
+    try:
+        if path.suffix.lower() == ".csv":
+            with path.open(encoding="utf-8-sig", newline="") as file:  # Excel's "CSV UTF-8" starts with a BOM
+                header = next(csv.reader([file.readline(1 << 16)]), [])
+            return {"group", "id", "year", "value"} <= set(header)
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo("xl/workbook.xml")
+            if info.file_size > 1 << 20:
+                return False
+            names = re.findall(rb'<sheet [^>]*name="([^"]*)"', archive.read(info))
+    except (OSError, UnicodeDecodeError, csv.Error, zipfile.BadZipFile, KeyError, zlib.error, EOFError, RuntimeError,
+            ValueError):
+        return False
+    return names[:1] == [SHEET.encode()] or names == [b"Pending"]
+
+
 def _write(path: Path, data: bytes, written: list[Path]) -> None:
     """Write one file atomically; a full disk or a read-only folder is the user's to fix, not a crash."""
     try:

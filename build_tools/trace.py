@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .disclosures import HEADING_TAGS, heading_text, parse_fragment, split_number
-from .errors import Diagnostics
+from .errors import Diagnostic, Diagnostics, ReportError
 from .fileio import csv_text
 from .html import page_slug
 
@@ -144,8 +144,37 @@ def load_trace(site_dir: Path) -> list[dict]:
     """The trace of each edition of the last build in ``site_dir`` (empty if there is none)."""
     documents = []
     for path in sorted(Path(site_dir).glob(f"*/downloads/{FILE_STEM}.json")):
-        documents.append(json.loads(path.read_text("utf-8")))
+        try:
+            document = json.loads(path.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise _damaged(path, f"it cannot be read ({exc})") from None
+        if not _is_trace(document):
+            raise _damaged(path, "it is not a KPI trace as a build writes it")
+        documents.append(document)
     return documents
+
+
+_PLACE_FIELDS = {"year", "text", "kind", "page", "section", "section_number", "section_title"}
+
+
+def _is_trace(document) -> bool:
+    """The parts ``format_trace`` reads: a file of the site is not the report's source, but it may be
+    damaged or written by another version."""
+    if not isinstance(document, dict) or not isinstance(document.get("edition"), str) \
+            or not isinstance(document.get("kpis"), list):
+        return False
+    for entry in document["kpis"]:
+        if not isinstance(entry, dict) or not {"kpi", "name", "assured", "places"} <= entry.keys() \
+                or not isinstance(entry["places"], list):
+            return False
+        if not all(isinstance(place, dict) and _PLACE_FIELDS <= place.keys() for place in entry["places"]):
+            return False
+    return True
+
+
+def _damaged(path: Path, why: str) -> ReportError:
+    return ReportError(Diagnostic("error", "trace.damaged", f"the KPI trace of the last build is damaged: {why}",
+                                  file=str(path), hint="build the report again (esg-report build): it rewrites the trace"))
 
 
 def format_trace(kpi_id: str, documents: list[dict]) -> list[str]:

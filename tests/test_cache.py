@@ -95,6 +95,18 @@ def test_a_cache_of_another_toolchain_version_is_not_trusted(starter):
     assert rewritten(before, published(starter / "site"))
 
 
+def test_a_damaged_cache_is_a_full_build_not_a_crash(starter):
+    """A state.json of the right version whose parts are of the wrong type ended in an AttributeError."""
+    build(starter, "--no-pdf")
+    state_file = cache.cache_dir(starter / "site") / "state.json"
+    state = json.loads(state_file.read_text("utf-8"))
+    for damaged in ([], {**state, "editions": {"en": 5}}, {**state, "problems": [{"colour": "red"}]}):
+        before = published(starter / "site")
+        state_file.write_text(json.dumps(damaged), "utf-8")
+        build(starter, "--no-pdf")
+        assert rewritten(before, published(starter / "site"))
+
+
 def test_engine_versions_and_fonts_are_in_every_key(starter, monkeypatch):
     project = Project.at(starter)
     meta = load_report_data(project.data_dir).meta

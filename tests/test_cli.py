@@ -153,3 +153,47 @@ def test_output_that_is_not_ours_is_a_usage_error(starter, tmp_path):
         code, _, err = run_cli("build", str(starter), "--no-pdf", "--output", target)
         assert code == 2 and "[output.refused]" in err and "Traceback" not in err
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("address", ["abc", "127.0.0.1:99999", ":0", "127.0.0.1:", "300.1.1.1:8000", "localhost:80x"])
+def test_serve_refuses_an_address_it_cannot_listen_on(address, starter):
+    code, _, err = run_cli("serve", str(starter), "--dev-addr", address)
+    assert code == 2
+    assert f"argument --dev-addr: '{address}' is not HOST:PORT" in err and "Traceback" not in err
+
+
+def test_serve_on_a_port_in_use_says_so(starter):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = "127.0.0.1:%d" % taken.getsockname()[1]
+        code, _, err = run_cli("serve", str(starter), "--dev-addr", address)
+    assert code == 2
+    assert f"cannot listen on {address}: Address already in use" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [["migrate", "--to", "hkex-esg-2025"], ["trace", "some_kpi"]])
+@pytest.mark.parametrize("folder", ["missing", "not-a-report"])
+def test_a_folder_that_is_not_a_report_is_named(command, folder, tmp_path):
+    """migrate ended in a traceback (FileNotFoundError); trace said to build a report that is not there."""
+    (tmp_path / "not-a-report").mkdir()
+    target = tmp_path / folder
+    args = [command[0], *command[1:], str(target)] if command[0] == "trace" else [command[0], str(target), *command[1:]]
+    code, _, err = run_cli(*args)
+    assert code == 1 and f"not a report folder: no mkdocs.yml / data/report.yml in {target}" in err, err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("args, argument", [
+    (["new", ""], "directory"), (["build", "--output", ""], "--output"), (["diff", "a", "b", "--html", ""], "--html"),
+    (["rollover", ".", ""], "NEWDIR"), (["export", ""], "file"), (["import", " "], "file"), (["verify", ""], "manifest"),
+])
+def test_an_empty_path_is_refused(args, argument, tmp_path, monkeypatch):
+    """An unset shell variable: `new ""` wrote a report into the current folder, `--output ""` and
+    `--html ""` were ignored."""
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(*args)
+    assert code == 2 and f"argument {argument}: a path cannot be empty" in err, err
+    assert not any(tmp_path.iterdir())

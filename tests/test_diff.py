@@ -203,3 +203,52 @@ def test_a_side_that_cannot_be_rendered_is_a_located_error(repo, tmp_path):
     assert code == 1
     assert f"{broken} cannot be rendered" in err
     assert f"content/en/social.md:{line}: error: unknown KPI id 'no_such_kpi' [macro]" in err
+
+
+def test_the_redline_replaces_only_a_redline(starter, tmp_path):
+    """--html wrote over any file (a folder ended in a traceback); an earlier redline may be replaced."""
+    theirs, folder, redline = tmp_path / "notes.html", tmp_path / "folder", tmp_path / "redline.html"
+    theirs.write_text("<p>my notes</p>", "utf-8")
+    folder.mkdir()
+    code, _, err = run_cli("diff", str(starter), str(starter), "--html", str(theirs))
+    assert code == 2 and f"{theirs}: error: the file exists and is not a redline esg-report wrote" in err, err
+    assert theirs.read_text("utf-8") == "<p>my notes</p>"
+    code, _, err = run_cli("diff", str(starter), str(starter), "--html", str(folder))
+    assert code == 2 and f"{folder}: error: this is a folder; --html names the redline's file" in err, err
+    for _ in range(2):
+        code, _, err = run_cli("diff", str(starter), str(starter), "--edition", "en", "--html", str(redline))
+        assert code == 0 and f"redline written to {redline}" in err, err
+
+
+def test_a_missing_folder_is_named(starter, tmp_path):
+    """Both said only that git knows no such revision, or that the folder is not in a repository."""
+    missing = tmp_path / "missing"
+    code, _, err = run_cli("diff", str(starter), str(missing))
+    assert code == 2 and f"{missing}: no such folder (compare two report folders, or two revisions)" in err, err
+    code, _, err = run_cli("diff", "HEAD~1", "HEAD", str(missing))
+    assert code == 2 and f"esg-report: {missing}: no such folder\n" in err, err
+
+
+def test_an_edition_neither_side_has_is_a_usage_error(tmp_path):
+    """It was compared as nothing at all: 0 changes, exit 0."""
+    report = tmp_path / "report"
+    assert run_cli("new", str(report), "--editions", "en")[0] == 0
+    code, out, err = run_cli("diff", str(report), str(report), "--edition", "zh-Hant")
+    assert (code, out) == (2, "") and "esg-report: neither side has the zh-Hant edition (they have en)" in err, err
+
+
+def test_jobs_beyond_the_renderings_start_no_more_processes(starter, monkeypatch):
+    """--jobs 500 started 500 processes (a fork pool launches all its workers) for 4 renderings."""
+    from build_tools import diff
+
+    sizes = []
+
+    class Recorded(diff.ProcessPoolExecutor):
+        def __init__(self, max_workers=None, **options):
+            sizes.append(max_workers)
+            super().__init__(max_workers=max_workers, **options)
+
+    monkeypatch.setattr(diff, "ProcessPoolExecutor", Recorded)
+    code, out, err = run_cli("diff", str(starter), str(starter), "--jobs", "500")
+    assert code == 0, err
+    assert sizes == [4]  # two editions, two sides

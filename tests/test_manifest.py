@@ -108,3 +108,31 @@ def test_an_approved_revision_that_cannot_be_found_is_a_located_warning(starter)
     assert found["code"] == "approval.unknown" and found["severity"] == "warning"
     assert "no revision 'v9.9-missing' in the git repository" in found["message"]
     assert found["file"].endswith("data/report.yml") and found["line"] == len(report.read_text("utf-8").splitlines())
+
+
+@pytest.mark.parametrize("document, problem", [
+    ('[]', "it is not a JSON object"),
+    ('{"outputs": {"en/index.html": 5}}', "its outputs are not a mapping of names to texts"),
+    ('{"outputs": {}, "inputs": 3}', "its inputs are not a mapping of names to texts"),
+    ('{"outputs": {}, "report": {"editions": "en"}}', "its report editions are not a list of edition codes"),
+    ('{"outputs": {}, "report": {"pdf": true}, "fonts": [{"family": "Noto"}]}', "its fonts are not a list of"),
+])
+def test_verify_refuses_a_manifest_that_is_not_one(document, problem, starter, tmp_path):
+    """A hand-edited manifest ended in a traceback (TypeError) after the rebuild."""
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(document, "utf-8")
+    code, _, err = run_cli("verify", str(manifest), str(starter))
+    assert code == 2 and f"{manifest}: not a build manifest (a build writes site/manifest.json): {problem}" in err, err
+    assert "Traceback" not in err
+
+
+def test_verify_reads_no_manifest_larger_than_a_manifest(starter, tmp_path):
+    """It read any file whole: /dev/zero until memory ran out (the cap and the regular-file check
+    are one guard; a sparse file tests the cap without filling a disk)."""
+    from build_tools.cli import MAX_MANIFEST_BYTES
+
+    huge = tmp_path / "manifest.json"
+    with huge.open("wb") as file:
+        file.truncate(MAX_MANIFEST_BYTES + 1)
+    code, _, err = run_cli("verify", str(huge), str(starter))
+    assert code == 2 and f"{huge}: not a build manifest" in err and "it is larger than 64 MB" in err, err

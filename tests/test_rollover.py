@@ -218,3 +218,11 @@ def test_export_pending_needs_an_owner_and_a_workbook(rolled, tmp_path):
     code, _, err = run_cli("export", "--pending", "--owner", "Nobody", str(tmp_path / "r.xlsx"), str(rolled))
     assert code == 1 and "no pending values for 'Nobody'" in err
     assert not (tmp_path / "r.xlsx").exists()
+
+
+def test_rollover_under_a_file_is_a_located_error(starter, tmp_path):
+    """A parent that is a file ended in a FileExistsError traceback."""
+    (tmp_path / "notes").write_text("mine", "utf-8")
+    code, _, err = run_cli("rollover", str(starter), str(tmp_path / "notes" / "esg-2025"))
+    assert code == 1 and f"cannot write the new report: {tmp_path / 'notes'} is a file, not a folder" in err, err
+    assert "Traceback" not in err and (tmp_path / "notes").read_text("utf-8") == "mine"

@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from build_tools.data import load_report_data
@@ -70,6 +71,47 @@ def test_new_rejects_bad_flags_before_writing(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize("flag, value, message", [
+    ("--money-scale", "0", "is not what amounts are divided by"),
+    ("--money-scale", "-5", "is not what amounts are divided by"),
+    ("--money-decimals", "-1", "is not a number of decimals from 0 to 4"),
+    ("--money-decimals", "5", "is not a number of decimals from 0 to 4"),
+    ("--currency", "hkd", "is not a currency code"),
+    ("--currency", "", "is not a currency code"),
+    ("--stock-code", "HKEX:68:55", "is not EXCHANGE:CODE"),
+    ("--stock-code", "HKEX:68 55", "is not EXCHANGE:CODE"),
+])
+def test_new_refuses_values_the_report_would_reject(flag, value, message, tmp_path):
+    """Each of these made a starter that failed its first `check` (data.schema, unknown unit ''),
+    or one with a stock code no exchange has."""
+    code, _, err = run_cli("new", str(tmp_path / "x"), flag, value)
+    assert code == 2 and f"argument {flag}: '{value}' {message}" in err, err
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("flag", ["--company", "--company-zh", "--short-name", "--short-name-zh"])
+@pytest.mark.parametrize("value", ["", "   "])
+def test_new_refuses_an_empty_name(flag, value, tmp_path):
+    """An empty company name made a starter that failed its first check; a blank one passed it blank."""
+    code, _, err = run_cli("new", str(tmp_path / "x"), flag, value)
+    assert code == 2 and f"argument {flag}: a name cannot be empty" in err, err
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--period-start", "2024-06-01", "--period-end", "2024-01-01"],
+     "the period would end on 2024-01-01, before it starts on 2024-06-01"),
+    (["--year", "2024", "--approved", "2024-06-01"],
+     "the Board would approve the report on 2024-06-01, before the period ends on 2024-12-31"),
+    # the start follows --year, whose default is last year: not the year of --period-end
+    (["--period-end", "2001-12-31"], "the period would end on 2001-12-31, before it starts on"),
+])
+def test_new_refuses_a_period_or_approval_out_of_order(flags, message, tmp_path):
+    code, _, err = run_cli("new", str(tmp_path / "x"), *flags)
+    assert code == 2 and message in err and "Traceback" not in err, err
+    assert not (tmp_path / "x").exists()
+
+
 def test_new_with_an_unknown_framework_is_a_located_error(tmp_path):
     code, _, err = run_cli("new", str(tmp_path / "x"), "--framework", "hkex-esg-2030")
     assert code == 1 and "unknown framework 'hkex-esg-2030'" in err and "Traceback" not in err
@@ -124,3 +166,11 @@ def test_new_with_one_edition_creates_only_its_pages_and_checks(tmp_path):
     assert f"docs_dir: content/{last}\n" in (report / "mkdocs.yml").read_text("utf-8")
     code, out, err = run_cli("check", str(report), "--strict")
     assert code == 0, out + err
+
+
+def test_new_under_a_file_is_a_located_error(tmp_path):
+    """A parent that is a file ended in a NotADirectoryError traceback."""
+    (tmp_path / "notes").write_text("mine", "utf-8")
+    code, _, err = run_cli("new", str(tmp_path / "notes" / "report"))
+    assert code == 1 and f"cannot write the report: {tmp_path / 'notes'} is a file, not a folder [new.write]" in err, err
+    assert "Traceback" not in err

@@ -330,6 +330,26 @@ def test_cli_usage_errors_exit_2(starter, tmp_path):
     assert (code, err) == (2, f"esg-report: {tmp_path / 'kpis.ods'}: the spreadsheet must be an .xlsx or .csv file\n")
     code, _, _ = run_cli("import")
     assert code == 2
+    (tmp_path / "folder.xlsx").mkdir()
+    code, _, err = run_cli("import", str(tmp_path / "folder.xlsx"), str(starter))
+    assert (code, err) == (2, f"esg-report: {tmp_path / 'folder.xlsx'}: not a file (a folder, a pipe or a device)\n")
+
+
+@pytest.mark.parametrize("name, content", [("budget.xlsx", b"PK\x03\x04 not ours"), ("notes.csv", b"date,amount\n")])
+def test_export_never_replaces_a_file_it_did_not_write(name, content, starter, tmp_path):
+    theirs = tmp_path / name
+    theirs.write_bytes(content)
+    code, _, err = run_cli("export", str(theirs), str(starter))
+    assert code == 2 and f"{theirs}: error: the file exists and is not a spreadsheet esg-report exported" in err, err
+    assert theirs.read_bytes() == content
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_export_replaces_a_sheet_it_exported_before(suffix, starter, tmp_path):
+    sheet = tmp_path / f"kpis{suffix}"
+    assert run_cli("export", str(sheet), str(starter))[0] == 0
+    code, out, err = run_cli("export", str(sheet), str(starter))
+    assert (code, out) == (0, f"exported 18 KPIs to {sheet}\n"), err
 
 
 def test_cli_export_of_invalid_data_exits_1(starter, tmp_path):

@@ -104,3 +104,19 @@ def test_kpi_shown_nowhere_is_a_warning(starter):
     line = next(i for i, text in enumerate(kpis.read_text("utf-8").splitlines(), 1) if "id: forgotten_kpi" in text)
     assert f"data/kpis/example.yml:{line}: warning: KPI 'forgotten_kpi' is not shown anywhere in the report [trace.unshown]" in out
     assert run_cli("check", str(starter), "--strict")[0] == 1
+
+
+@pytest.mark.parametrize("text, why", [
+    ("{broken", "it cannot be read"),
+    ('{"edition": "en", "kpis": 5}', "it is not a KPI trace as a build writes it"),
+    ('{"edition": "en", "kpis": [{"kpi": "x", "name": "X", "assured": false, "places": [{"year": "2024"}]}]}',
+     "it is not a KPI trace as a build writes it"),
+])
+def test_a_damaged_trace_is_named_not_a_traceback(text, why, starter):
+    trace = starter / "site" / "en" / "downloads" / "kpi-locations.json"
+    trace.parent.mkdir(parents=True)
+    trace.write_text(text, "utf-8")
+    code, _, err = run_cli("trace", "x", str(starter))
+    assert code == 1 and f"site/en/downloads/kpi-locations.json: error: the KPI trace of the last build is damaged: {why}" \
+        in err, err
+    assert "Traceback" not in err

@@ -75,3 +75,18 @@ def test_preview_shows_a_broken_chapters_error_on_the_page_and_in_the_log(starte
     shown = (tmp_path / "preview" / "environmental" / "index.html").read_text("utf-8")
     assert "unknown KPI id &#39;nox&#95;emission&#39;" in shown and "environmental.md:" in shown
     assert any("unknown KPI id 'nox_emission'" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
+
+
+def test_mark_and_mark_all_together_are_refused(starter):
+    code, _, err = run_cli("translations", str(starter), "--mark-all", "--mark", "index.md")
+    assert code == 2 and "argument --mark: not allowed with argument --mark-all" in err
+
+
+def test_marking_a_report_with_one_edition_says_there_is_nothing_to_mark(tmp_path):
+    """It wrote nothing and said nothing, exit 0."""
+    report = tmp_path / "report"
+    assert run_cli("new", str(report), "--editions", "en")[0] == 0
+    for flags in (["--mark", "index.md"], ["--mark-all"]):
+        code, out, err = run_cli("translations", str(report), *flags)
+        assert (code, out) == (2, "")
+        assert "this report has only the en edition: it has no translation to mark" in err

@@ -20,6 +20,7 @@ import yaml
 from ..data import load_units
 from ..disclosures import Framework, load_framework
 from ..errors import Diagnostic, ReportError
+from ..fileio import why_not_written
 from ..i18n import EDITIONS, source_edition
 from ..project import Project
 from ..translation import mark_translated
@@ -106,8 +107,17 @@ def create_report(target: Path, company: str | None = None, year: int | None = N
     for spec in examples.values():
         if spec["unit"] == "RMB":
             spec["unit"] = money_unit
+    try:
+        _write_report(target, meta, framework, examples)
+    except OSError as exc:  # a parent that is a file, a read-only or missing mount: the writer's to fix
+        raise ReportError(Diagnostic("error", "new.write", f"cannot write the report: {why_not_written(target, exc)}",
+                                     file=str(target), hint="name a folder you can write to")) from None
+
+
+def _write_report(target: Path, meta: StarterMetadata, framework: Framework, examples: dict) -> None:
     texts = _texts()
     source = source_edition(meta.editions)
+    money_unit = meta.currency
     (target / "data" / "kpis").mkdir(parents=True)
     _write(target / "mkdocs.yml", _mkdocs_yml(list(_pages(framework, examples, source, texts[source])), source))
     _write(target / "data" / "report.yml", _report_yml(meta, texts))
