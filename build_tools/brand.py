@@ -289,5 +289,5 @@ def _check_fonts(raw, report_file: Path, problems: Diagnostics) -> None:
         hint = (f"fontconfig names it '{same[0]}'" if same else
                 "install the family from a Debian package and add the package to scripts/debian-packages.txt "
                 "(for example fonts-noto-cjk for Noto Serif CJK TC); `fc-list : family` lists the families installed")
-        problems.error("brand.font", f"brand {role} font '{family}' is not installed", file=str(report_file),
+        problems.error("brand.font", f"brand {role} font '{family}' is not a family fontconfig knows", file=str(report_file),
                        line=fonts.line_of(role), hint=hint)
