@@ -138,8 +138,7 @@ def css_family(family: str) -> str:
     what is not a letter, digit, '_' or '-' (and a leading digit or hyphen) hex-escaped, so that the
     name needs no quotes and reads the same before and after HTML escaping."""
     def ident(word: str) -> str:
-        escaped = "".join(c if c.isascii() and (c.isalnum() or c in "_-") or not c.isascii() else f"\\{ord(c):x} "
-                          for c in word)
+        escaped = "".join(c if not c.isascii() or c.isalnum() or c in "_-" else f"\\{ord(c):x} " for c in word)
         return f"\\{ord(word[0]):x} {escaped[1:]}" if word[0].isdigit() or word.startswith("-") else escaped
     return " ".join(ident(word) for word in family.split())
 
@@ -150,7 +149,7 @@ def installed_families() -> frozenset[str] | None:
 
     fc-match always answers with *some* font, so the names are compared with fc-list's families."""
     try:
-        listing = subprocess.run(["fc-list", "--format", "%{family}\\n"], capture_output=True, text=True, check=True)
+        listing = subprocess.run(["fc-list", "--format", "%{family}\n"], capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError):
         return None
     # a font may have several names (its family in each language), comma-separated
@@ -165,8 +164,11 @@ def font_face(family: str, weight: int) -> tuple[Path, int] | None:
     """The file and the face index in it (collections, .ttc/.otc, hold several) of ``family``'s
     upright face nearest to the CSS ``weight``; None when fontconfig offers another family."""
     pattern = f"{_fc_escape(family)}:weight={WEB_WEIGHTS[weight]}:slant=0"
-    result = subprocess.run(["fc-match", "--format", "%{family}\\t%{file}\\t%{index}", pattern],
-                            capture_output=True, text=True)
+    try:
+        result = subprocess.run(["fc-match", "--format", "%{family}\t%{file}\t%{index}", pattern],
+                                capture_output=True, text=True)
+    except OSError:  # no fontconfig: check_brand has said so
+        return None
     names, _, rest = result.stdout.partition("\t")
     file, _, index = rest.partition("\t")
     if result.returncode or family not in names.split(",") or not file:
@@ -187,13 +189,13 @@ def page_characters(site_dir: Path, headings_only: bool = False) -> set[str]:
                 for node in element.iter():
                     for name in ("alt", "title", "placeholder", "aria-label"):
                         characters.update(node.get(name) or "")
-    return {c for c in characters if not c.isspace() or c == " "}
+    return {c for c in characters if c >= " "}  # not line breaks and tabs
 
 
 def subset_woff2(file: Path, index: int, characters: set[str], target: Path) -> None:
     """A WOFF2 of the face with only ``characters`` (fontTools' subsetter), kept in the user's cache:
     subsetting a CJK face takes seconds, and the same pages give the same subset."""
-    from fontTools import subset
+    from fontTools import subset  # here: most reports choose no typeface, and the import is slow
     from fontTools.ttLib import TTFont
 
     text = "".join(sorted(characters))
