@@ -105,12 +105,16 @@ class Brand:
     def theme_values(self, font_fallback: str = WEB_FALLBACK) -> dict:
         """The CSS custom properties of the site and the print (names without the leading '--').
 
-        The font variables are set only for the roles the brand chooses: the stylesheets fall back
-        to their own families when a variable is unset."""
+        The font variables are set only for the roles the brand chooses: the site's stylesheet falls
+        back to its own families when a variable is unset (the print sets fonts without them)."""
         return {"report-primary": self.primary, "report-primary-light": _mix(self.primary, WHITE, 0.25),
                 "report-primary-dark": _mix(self.primary, "#000000", 0.3), "report-accent": self.accent,
                 "report-primary-tint": _mix(self.primary, WHITE, 0.88),
-                **{FONT_ROLES[role]: f"{css_family(family)}, {font_fallback}" for role, family in self.fonts}}
+                **{FONT_ROLES[role]: stack for role, stack in self.font_stacks(font_fallback).items()}}
+
+    def font_stacks(self, fallback: str) -> dict[str, str]:
+        """The CSS font-family of each role the brand chooses: the family, then ``fallback``."""
+        return {role: f"{css_family(family)}, {fallback}" for role, family in self.fonts}
 
     def files(self, content_root: Path) -> dict[str, Path]:
         """The brand's files: 'logo' and 'cover_image' -> the file under content/."""
