@@ -124,7 +124,7 @@ class Brand:
     def published_name(self, key: str) -> str:
         return f"{ASSET_DIR}/{key}{PurePosixPath(getattr(self, key)).suffix.lower()}"
 
-    def write_assets(self, content_root: Path, site_dir: Path) -> None:
+    def write_assets(self, content_root: Path, site_dir: Path, preview: bool = False) -> None:
         """The logo, the cover image and the web fonts, under the edition's ``_brand/``. Runs after
         the engine wrote the pages: the font subsets hold the characters those pages use."""
         for key, source in self.files(content_root).items():
@@ -134,7 +134,7 @@ class Brand:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
         if self.fonts:
-            write_web_fonts(dict(self.fonts), Path(site_dir))
+            write_web_fonts(dict(self.fonts), Path(site_dir), preview)
 
 
 def css_family(family: str) -> str:
@@ -164,20 +164,27 @@ def _fc_escape(family: str) -> str:
     return re.sub(r"([\\\-:,])", r"\\\1", family)
 
 
-def font_face(family: str, weight: int) -> tuple[Path, int] | None:
-    """The file and the face index in it (collections, .ttc/.otc, hold several) of ``family``'s
-    upright face nearest to the CSS ``weight``; None when fontconfig offers another family."""
+@dataclass(frozen=True)
+class FontFace:
+    file: Path
+    index: int  # the face in a collection (.ttc/.otc hold several)
+    postscript_name: str
+
+
+def font_face(family: str, weight: int) -> FontFace | None:
+    """``family``'s upright face nearest to the CSS ``weight``; None when fontconfig offers another
+    family."""
     pattern = f"{_fc_escape(family)}:weight={WEB_WEIGHTS[weight]}:slant=0"
     try:
-        result = subprocess.run(["fc-match", "--format", "%{family}\t%{file}\t%{index}", pattern],
+        result = subprocess.run(["fc-match", "--format", "%{family}\t%{file}\t%{index}\t%{postscriptname}", pattern],
                                 capture_output=True, text=True)
     except OSError:  # no fontconfig: check_brand has said so
         return None
     names, _, rest = result.stdout.partition("\t")
-    file, _, index = rest.partition("\t")
+    file, index, postscript_name = (rest.split("\t") + ["", ""])[:3]
     if result.returncode or family not in names.split(",") or not file:
         return None
-    return Path(file), int(index or 0)
+    return FontFace(Path(file), int(index or 0), postscript_name)
 
 
 def page_characters(site_dir: Path, headings_only: bool = False) -> set[str]:
@@ -220,13 +227,16 @@ def subset_woff2(file: Path, index: int, characters: set[str], target: Path) -> 
     shutil.copyfile(cached, target)
 
 
-def write_web_fonts(fonts: dict[str, str], site_dir: Path) -> None:
+def write_web_fonts(fonts: dict[str, str], site_dir: Path, preview: bool = False) -> None:
     """``_brand/fonts.css`` and its WOFF2 subsets: each chosen family's regular and bold face. A
-    family used for headings only needs the headings' characters."""
+    family used for headings only needs the headings' characters.
+
+    The live preview, which rebuilds on every save and is read on the machine that builds, names
+    the installed faces instead (``local()``): a new character would cost seconds of subsetting."""
     rules = []
     for family in dict.fromkeys(fonts.values()):
         headings_only = family != fonts.get("body")
-        characters = page_characters(site_dir, headings_only=headings_only)
+        characters = None if preview else page_characters(site_dir, headings_only=headings_only)
         slug = re.sub(r"[^a-z0-9]+", "-", family.lower()).strip("-") or "font"
         faces = {}
         for weight in WEB_WEIGHTS:
@@ -234,10 +244,14 @@ def write_web_fonts(fonts: dict[str, str], site_dir: Path) -> None:
             if face is None or face in faces.values():
                 continue  # the family has no bold: the browser emboldens the regular face
             faces[weight] = face
-            name = f"{slug}-{weight}.woff2"
-            subset_woff2(*face, characters, site_dir / ASSET_DIR / name)
+            if characters is None:
+                source = f"local({css_family(face.postscript_name)})"
+            else:
+                name = f"{slug}-{weight}.woff2"
+                subset_woff2(face.file, face.index, characters, site_dir / ASSET_DIR / name)
+                source = f"url({name}) format(\"woff2\")"
             rules.append(f"@font-face {{ font-family: {css_family(family)}; font-style: normal; "
-                         f"font-weight: {weight}; font-display: swap; src: url({name}) format(\"woff2\"); }}")
+                         f"font-weight: {weight}; font-display: swap; src: {source}; }}")
     target = site_dir / FONT_STYLESHEET
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text("/* The report's typefaces (brand.fonts), subset to this edition's characters. */\n"

@@ -339,7 +339,8 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
 
     def on_post_build(self, config):
         self.context.figures.write_assets(Path(config.site_dir))
-        self.context.brand.write_assets(self.context.project.root / "content", Path(config.site_dir))
+        self.context.brand.write_assets(self.context.project.root / "content", Path(config.site_dir),
+                                        preview=self.context.preview)
         if self._own_context:  # no CLI to report them: MkDocs prints them (and --strict counts them)
             _log_problems(self.context.problems, self.context.project.root)
             self.context.problems = Diagnostics()

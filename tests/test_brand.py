@@ -10,7 +10,7 @@ import pytest
 from fontTools.ttLib import TTFont
 from PIL import Image
 
-from build_tools.brand import contrast_ratio
+from build_tools.brand import contrast_ratio, css_family, font_face, write_web_fonts
 from support import pdf_outline, pdf_pages_text, report_meta, run_cli, squash
 
 PRIMARY, ACCENT = "#5a2d82", "#8a3b12"  # both above 4.5:1 against white
@@ -180,3 +180,25 @@ def test_font_of_the_wrong_type_is_a_located_error(starter, value):
     code, out, err = run_cli("check", str(starter))
     assert code == 1
     assert f"data/report.yml:{line}: error: brand/fonts/body: " in out + err and "is not of type 'string'" in out + err
+
+
+@pytest.mark.parametrize("family", ["Noto Serif CJK TC", "3270 Condensed", "Font (Pro) & Co's", "思源宋體 TC", "-Odd"])
+def test_family_names_reach_css_as_identifiers(family):
+    """The CSS a browser (and WeasyPrint) parses gives back the family's name, with no quote that
+    HTML escaping in the theme would turn into an entity."""
+    import tinycss2
+
+    css = css_family(family)
+    tokens = [t for t in tinycss2.parse_component_value_list(css) if t.type != "whitespace"]
+    assert all(t.type == "ident" for t in tokens) and " ".join(t.value for t in tokens) == family
+    assert not set("\"'&<>") & set(css)
+
+
+def test_live_preview_names_the_installed_faces(tmp_path):
+    """`serve` rebuilds on every save: its @font-face rules name the installed faces, no subsetting."""
+    (tmp_path / "index.html").write_text(f"<html><body><h1>標題</h1><p>{ONLY_IN_SOCIAL}</p></body></html>", "utf-8")
+    write_web_fonts({"body": BODY_FONT}, tmp_path, preview=True)
+    stylesheet = (tmp_path / "_brand" / "fonts.css").read_text("utf-8")
+    regular, bold = font_face(BODY_FONT, 400), font_face(BODY_FONT, 700)
+    assert f"local({regular.postscript_name})" in stylesheet and f"local({bold.postscript_name})" in stylesheet
+    assert "url(" not in stylesheet and not list(tmp_path.rglob("*.woff2"))
