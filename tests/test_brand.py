@@ -11,7 +11,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image
 
 from build_tools.brand import contrast_ratio, css_family, font_face, write_web_fonts
-from support import pdf_outline, pdf_pages_text, report_meta, run_cli, squash
+from support import keep_local, pdf_outline, pdf_pages_text, report_meta, run_cli, serve, squash
 
 PRIMARY, ACCENT = "#5a2d82", "#8a3b12"  # both above 4.5:1 against white
 ADDRESS = "1 Harbour Road, Central"
@@ -202,3 +202,32 @@ def test_live_preview_names_the_installed_faces(tmp_path):
     regular, bold = font_face(BODY_FONT, 400), font_face(BODY_FONT, 700)
     assert f"local({regular.postscript_name})" in stylesheet and f"local({bold.postscript_name})" in stylesheet
     assert "url(" not in stylesheet and not list(tmp_path.rglob("*.woff2"))
+
+
+@pytest.mark.browser
+def test_site_loads_the_published_font_in_chromium(starter):
+    """The reader's browser loads the edition's own subset from the site, and nothing from another host."""
+    from playwright.sync_api import sync_playwright
+
+    set_fonts(starter, body=BODY_FONT)
+    social = starter / "content" / "zh-Hant" / "social.md"
+    social.write_text(social.read_text("utf-8") + f"\n本集團以「{ONLY_IN_SOCIAL}」為名。\n", "utf-8")
+    code, out, err = run_cli("build", str(starter), "--edition", "zh-Hant", "--no-pdf")
+    assert code == 0, out + err
+    with serve(starter / "site") as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                             args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        page = browser.new_page()
+        outside = keep_local(page)
+        fonts_loaded = []
+        page.on("response", lambda response: fonts_loaded.append(response.url) if response.ok and
+                response.url.endswith(".woff2") else None)
+        page.goto(f"{base}/zh-Hant/social/")
+        faces = page.evaluate("async () => { await document.fonts.ready; "
+                              "return [...document.fonts].map(f => [f.family, f.weight, f.status]); }")
+        family = page.evaluate("getComputedStyle(document.querySelector('.md-typeset p')).fontFamily")
+        browser.close()
+    assert [BODY_FONT, "400", "loaded"] in faces
+    assert family.startswith(f'"{BODY_FONT}"')
+    assert fonts_loaded and all(f"{base}/zh-Hant/_brand/" in url for url in fonts_loaded)
+    assert outside == []
