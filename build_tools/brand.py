@@ -216,7 +216,8 @@ def subset_woff2(file: Path, index: int, characters: set[str], target: Path) -> 
     if not cached.is_file():
         options = subset.Options(flavor="woff2", layout_features=WEB_FEATURES, desubroutinize=True, hinting=False)
         # the original bounds: recomputing them from the outlines is a quarter of the time
-        font = TTFont(file, fontNumber=index, lazy=True, recalcBBoxes=False)
+        font = TTFont(file, fontNumber=index, lazy=True, recalcBBoxes=False,
+                      recalcTimestamp=False)  # the same bytes for the same pages (reproducible builds)
         subsetter = subset.Subsetter(options)
         subsetter.populate(text=text)
         subsetter.subset(font)
