@@ -96,7 +96,8 @@ class Brand:
         fonts = raw.get("fonts") or {}
         return cls(str(raw.get("primary", DEFAULT_PRIMARY)).lower(), str(raw.get("accent", DEFAULT_ACCENT)).lower(),
                    raw.get("logo"), raw.get("cover_image"),
-                   tuple((role, str(fonts[role])) for role in FONT_ROLES if isinstance(fonts, dict) and fonts.get(role)))
+                   tuple((role, str(fonts[role])) for role in FONT_ROLES
+                         if isinstance(fonts, dict) and fonts.get(role)))
 
     @property
     def palette(self) -> list[str]:
@@ -311,5 +312,5 @@ def _check_fonts(raw, report_file: Path, problems: Diagnostics) -> None:
         hint = (f"fontconfig names it '{same[0]}'" if same else
                 "install the family from a Debian package and add the package to scripts/debian-packages.txt "
                 "(for example fonts-noto-cjk for Noto Serif CJK TC); `fc-list : family` lists the families installed")
-        problems.error("brand.font", f"brand {role} font '{family}' is not a family fontconfig knows", file=str(report_file),
-                       line=fonts.line_of(role), hint=hint)
+        problems.error("brand.font", f"brand {role} font '{family}' is not a family fontconfig knows",
+                       file=str(report_file), line=fonts.line_of(role), hint=hint)

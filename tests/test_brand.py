@@ -3,7 +3,6 @@ and the WCAG AA contrast check of the colours text is set in."""
 
 import re
 import subprocess
-from pathlib import PurePosixPath
 
 import lxml.html
 import pytest
