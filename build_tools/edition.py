@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .brand import Brand
+from .brand import PRINT_FALLBACK, Brand
 from .data import ReportData, load_report_data
 from .disclosures import (Framework, Location, PageHeading, build_index, check_codes, check_coverage,
                           find_source_line, load_explanations, parse_fragment, report_framework, reported_locations,
@@ -168,11 +168,12 @@ class EditionContext:
         return self.figures.source_of(published) or self.static_files.get(published)
 
     def print_brand(self) -> dict | None:
-        """The brand for templates/print/document.html: colours and the files as file URIs."""
+        """The brand for templates/print/document.html: colours, font stacks and the files as file URIs."""
         if not self.data.meta.get("brand"):
             return None
         files = self.brand.files(self.project.root / "content")
-        return {"colours": self.brand.theme_values(), **{key: path.resolve().as_uri() for key, path in files.items()}}
+        return {"colours": self.brand.theme_values(PRINT_FALLBACK), "fonts": self.brand.font_stacks(PRINT_FALLBACK),
+                **{key: path.resolve().as_uri() for key, path in files.items()}}
 
     def check_disclosures(self) -> None:
         check_codes(self.framework, self.locations, self.content_dir, self.data, self.problems)

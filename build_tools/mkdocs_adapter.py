@@ -28,6 +28,7 @@ from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File
 
 from . import html, webmeta
+from .brand import FONT_STYLESHEET
 from .disclosures import find_source_line
 from .edition import EditionContext
 from .engine import ADAPTERS, PLUGIN_NAME, plugin_entries
@@ -241,6 +242,7 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
         }
         if meta.get("brand"):  # brand.py: the theme's colours (main.html) and logo
             config.extra["report"]["brand"] = ctx.brand.theme_values()
+            config.extra["report"]["brand_fonts"] = FONT_STYLESHEET if ctx.brand.fonts else ""
             if ctx.brand.logo:
                 config.theme["logo"] = ctx.brand.published_name("logo")
         config.site_name = _text(meta["report"].get("short_title", meta["report"]["title"])[code])
@@ -337,7 +339,8 @@ class ReportPlugin(BasePlugin[ReportPluginConfig]):
 
     def on_post_build(self, config):
         self.context.figures.write_assets(Path(config.site_dir))
-        self.context.brand.write_assets(self.context.project.root / "content", Path(config.site_dir))
+        self.context.brand.write_assets(self.context.project.root / "content", Path(config.site_dir),
+                                        preview=self.context.preview)
         if self._own_context:  # no CLI to report them: MkDocs prints them (and --strict counts them)
             _log_problems(self.context.problems, self.context.project.root)
             self.context.problems = Diagnostics()

@@ -4,11 +4,13 @@ and the WCAG AA contrast check of the colours text is set in."""
 import re
 import subprocess
 
+import lxml.html
 import pytest
+from fontTools.ttLib import TTFont
 from PIL import Image
 
-from build_tools.brand import contrast_ratio
-from support import pdf_outline, pdf_pages_text, report_meta, run_cli, squash
+from build_tools.brand import contrast_ratio, css_family, font_face, write_web_fonts
+from support import keep_local, pdf_outline, pdf_pages_text, report_meta, run_cli, serve, squash
 
 PRIMARY, ACCENT = "#5a2d82", "#8a3b12"  # both above 4.5:1 against white
 ADDRESS = "1 Harbour Road, Central"
@@ -98,3 +100,133 @@ def test_missing_logo_is_a_located_error(starter):
     out += err
     assert code == 1
     assert f"data/report.yml:{line}: error: brand logo 'images/nowhere.svg' not found" in out
+
+
+BODY_FONT, HEADING_FONT = "Noto Serif CJK TC", "Noto Serif"  # Debian fonts-noto-cjk, fonts-noto-core
+ONLY_IN_SOCIAL, NOWHERE = "龘", "靐"  # rare characters: in no starter page
+
+
+def set_fonts(report, **fonts):
+    path = report / "data" / "report.yml"
+    lines = "".join(f'    {role}: "{family}"\n' for role, family in fonts.items())
+    path.write_text(path.read_text("utf-8") + "\nbrand:\n  fonts:\n" + lines, "utf-8")
+    return path
+
+
+def pdf_font_names(pdf, page: int | None = None) -> set[str]:
+    """The fonts a PDF (or one of its pages) embeds, without the subset prefix ('Noto-Serif-CJK-TC-Bold')."""
+    pages = ["-f", str(page), "-l", str(page)] if page else []
+    rows = subprocess.run(["pdffonts", *pages, str(pdf)], check=True, capture_output=True,
+                          text=True).stdout.splitlines()[2:]
+    return {row.split()[0].split("+", 1)[-1] for row in rows}
+
+
+def test_brand_fonts_in_pdf_and_site_subset(starter, starter_build):
+    set_fonts(starter, body=BODY_FONT, headings=HEADING_FONT)
+    social = starter / "content" / "zh-Hant" / "social.md"
+    social.write_text(social.read_text("utf-8") + f"\n本集團以「{ONLY_IN_SOCIAL}」為名。\n", "utf-8")
+    code, out, err = run_cli("build", str(starter), "--edition", "zh-Hant")
+    assert code == 0, out + err
+    site = starter / "site" / "zh-Hant"
+    # the PDF: the body in the chosen family, the headings in theirs
+    pdf = site / "esg-report-zh-Hant.pdf"
+    fonts = pdf_font_names(pdf)
+    dashed = lambda family: family.replace(" ", "-")  # noqa: E731  (how PDF font names spell families)
+    assert dashed(BODY_FONT) in fonts and dashed(HEADING_FONT) + "-Bold" in fonts
+    # the cover's title is a heading: its Latin in Noto Serif, its Chinese (Noto Serif has none) from
+    # the CJK fallback, the company's name in the body's family
+    assert {dashed(HEADING_FONT) + "-Bold", "Noto-Sans-CJK-TC-Bold", dashed(BODY_FONT) + "-Bold"} <= pdf_font_names(pdf, 1)
+    # without fonts: the families of templates/print/print.css, none of the chosen ones
+    _, pdfs, _ = starter_build
+    default_fonts = pdf_font_names(pdfs["zh-Hant"])
+    assert {"Noto-Sans-CJK-TC", "Noto-Sans-CJK-TC-Bold"} <= default_fonts
+    assert not {name for name in default_fonts if "Serif" in name}
+    # the site: a relative stylesheet link, relative @font-face URLs, each to a file of the site
+    page = site / "social" / "index.html"
+    assert ONLY_IN_SOCIAL in page.read_text("utf-8")
+    links = [href for href in lxml.html.parse(str(page)).xpath("//link[@rel='stylesheet']/@href") if "_brand" in href]
+    assert len(links) == 1 and "://" not in links[0] and not links[0].startswith("/")
+    stylesheet = (page.parent / links[0]).resolve()
+    assert stylesheet.is_file() and stylesheet.parent == (site / "_brand").resolve()
+    rules = re.findall(r"@font-face \{ font-family: ([^;]+);[^}]*src: url\(([^)]+)\)", stylesheet.read_text("utf-8"))
+    assert {family for family, _ in rules} == {BODY_FONT, HEADING_FONT}
+    for family, url in rules:
+        assert "://" not in url and not url.startswith("/") and (stylesheet.parent / url).is_file()
+    body_faces = [TTFont(stylesheet.parent / url).getBestCmap() for family, url in rules if family == BODY_FONT]
+    assert body_faces and all(ord(ONLY_IN_SOCIAL) in cmap and ord(NOWHERE) not in cmap for cmap in body_faces)
+    assert all(len(cmap) < 5000 for cmap in body_faces)  # a subset (the face maps about 44,000 characters)
+
+
+def test_unknown_font_family_is_a_located_error(starter):
+    path = set_fonts(starter, body="Noto Serif CJK XX", headings="noto serif")
+    lines = path.read_text("utf-8").splitlines()
+    code, out, err = run_cli("check", str(starter))
+    out += err
+    assert code == 1
+    line = lines.index('    body: "Noto Serif CJK XX"') + 1
+    assert f"data/report.yml:{line}: error: brand body font 'Noto Serif CJK XX' is not a family fontconfig knows" in out
+    assert "[brand.font]" in out and "scripts/debian-packages.txt" in out and "fonts-noto-cjk" in out
+    # fontconfig matches without regard to case, but the PDF and the site's @font-face need the name
+    assert f"data/report.yml:{line + 1}: error: brand headings font 'noto serif'" in out
+    assert "fontconfig names it 'Noto Serif'" in out
+
+
+@pytest.mark.parametrize("value", ["12", "[Noto Serif, Noto Sans]"])
+def test_font_of_the_wrong_type_is_a_located_error(starter, value):
+    path = starter / "data" / "report.yml"
+    path.write_text(path.read_text("utf-8") + f"\nbrand:\n  fonts:\n    body: {value}\n", "utf-8")
+    line = len(path.read_text("utf-8").splitlines())
+    code, out, err = run_cli("check", str(starter))
+    assert code == 1
+    assert f"data/report.yml:{line}: error: brand/fonts/body: " in out + err and "is not of type 'string'" in out + err
+
+
+@pytest.mark.parametrize("family", ["Noto Serif CJK TC", "3270 Condensed", "Font (Pro) & Co's", "思源宋體 TC", "-Odd"])
+def test_family_names_reach_css_as_identifiers(family):
+    """The CSS a browser (and WeasyPrint) parses gives back the family's name, with no quote that
+    HTML escaping in the theme would turn into an entity."""
+    import tinycss2
+
+    css = css_family(family)
+    tokens = [t for t in tinycss2.parse_component_value_list(css) if t.type != "whitespace"]
+    assert all(t.type == "ident" for t in tokens) and " ".join(t.value for t in tokens) == family
+    assert not set("\"'&<>") & set(css)
+
+
+def test_live_preview_names_the_installed_faces(tmp_path):
+    """`serve` rebuilds on every save: its @font-face rules name the installed faces, no subsetting."""
+    (tmp_path / "index.html").write_text(f"<html><body><h1>標題</h1><p>{ONLY_IN_SOCIAL}</p></body></html>", "utf-8")
+    write_web_fonts({"body": BODY_FONT}, tmp_path, preview=True)
+    stylesheet = (tmp_path / "_brand" / "fonts.css").read_text("utf-8")
+    regular, bold = font_face(BODY_FONT, 400), font_face(BODY_FONT, 700)
+    assert f"local({regular.postscript_name})" in stylesheet and f"local({bold.postscript_name})" in stylesheet
+    assert "url(" not in stylesheet and not list(tmp_path.rglob("*.woff2"))
+
+
+@pytest.mark.browser
+def test_site_loads_the_published_font_in_chromium(starter):
+    """The reader's browser loads the edition's own subset from the site, and nothing from another host."""
+    from playwright.sync_api import sync_playwright
+
+    set_fonts(starter, body=BODY_FONT)
+    social = starter / "content" / "zh-Hant" / "social.md"
+    social.write_text(social.read_text("utf-8") + f"\n本集團以「{ONLY_IN_SOCIAL}」為名。\n", "utf-8")
+    code, out, err = run_cli("build", str(starter), "--edition", "zh-Hant", "--no-pdf")
+    assert code == 0, out + err
+    with serve(starter / "site") as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                             args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        page = browser.new_page()
+        outside = keep_local(page)
+        fonts_loaded = []
+        page.on("response", lambda response: fonts_loaded.append(response.url) if response.ok and
+                response.url.endswith(".woff2") else None)
+        page.goto(f"{base}/zh-Hant/social/")
+        faces = page.evaluate("async () => { await document.fonts.ready; "
+                              "return [...document.fonts].map(f => [f.family, f.weight, f.status]); }")
+        family = page.evaluate("getComputedStyle(document.querySelector('.md-typeset p')).fontFamily")
+        browser.close()
+    assert [BODY_FONT, "400", "loaded"] in faces
+    assert family.startswith(f'"{BODY_FONT}"')
+    assert fonts_loaded and all(f"{base}/zh-Hant/_brand/" in url for url in fonts_loaded)
+    assert outside == []
