@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 
 import lxml.html
 
-from .errors import Diagnostics
+from .errors import Diagnostic, Diagnostics, ReportError
 
 #: The toolchain's own colours (those of templates/*.css before a report sets its own).
 DEFAULT_PRIMARY = "#0f4c5c"
@@ -206,28 +206,43 @@ def page_characters(site_dir: Path, headings_only: bool = False) -> set[str]:
 
 def subset_woff2(file: Path, index: int, characters: set[str], target: Path) -> None:
     """A WOFF2 of the face with only ``characters`` (fontTools' subsetter), kept in the user's cache:
-    subsetting a CJK face takes seconds, and the same pages give the same subset."""
-    from fontTools import subset  # here: most reports choose no typeface, and the import is slow
-    from fontTools.ttLib import TTFont
-
+    subsetting a CJK face takes seconds, and the same pages give the same subset. A cache that
+    cannot be written is skipped; a font file fontTools cannot read is a located error."""
     text = "".join(sorted(characters))
     key = hashlib.sha256(f"{file}|{file.stat().st_mtime_ns}|{index}|{WEB_FEATURES}|{text}".encode()).hexdigest()[:24]
     cached = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "esg-report" / "fonts" / f"{key}.woff2"
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not cached.is_file():
-        options = subset.Options(flavor="woff2", layout_features=WEB_FEATURES, desubroutinize=True, hinting=False)
+    if cached.is_file():
+        shutil.copyfile(cached, target)
+        return
+    _write_subset(file, index, text, target)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f"{key}.{os.getpid()}.part")  # parallel editions may race
+        shutil.copyfile(target, partial)
+        partial.replace(cached)
+    except OSError:
+        pass  # a read-only home: the next build subsets again
+
+
+def _write_subset(file: Path, index: int, text: str, target: Path) -> None:
+    from fontTools import subset  # here: most reports choose no typeface, and the import is slow
+    from fontTools.ttLib import TTFont, TTLibError
+
+    options = subset.Options(flavor="woff2", layout_features=WEB_FEATURES, desubroutinize=True, hinting=False)
+    try:
         # the original bounds: recomputing them from the outlines is a quarter of the time
         font = TTFont(file, fontNumber=index, lazy=True, recalcBBoxes=False,
                       recalcTimestamp=False)  # the same bytes for the same pages (reproducible builds)
         subsetter = subset.Subsetter(options)
         subsetter.populate(text=text)
         subsetter.subset(font)
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_name(f"{key}.{os.getpid()}.part")  # parallel editions may race
         font.flavor = "woff2"
-        font.save(partial)
-        partial.replace(cached)
-    shutil.copyfile(cached, target)
+        font.save(target)
+    except (TTLibError, OSError, ValueError, KeyError, AssertionError) as exc:  # fontTools' ways to say "damaged"
+        raise ReportError(Diagnostic(
+            "error", "brand.font", f"the font file {file} could not be made into a web font: {exc}",
+            hint="reinstall the font's Debian package, or choose another family under brand.fonts")) from None
 
 
 def write_web_fonts(fonts: dict[str, str], site_dir: Path, preview: bool = False) -> None:

@@ -9,7 +9,8 @@ import pytest
 from fontTools.ttLib import TTFont
 from PIL import Image
 
-from build_tools.brand import contrast_ratio, css_family, font_face, write_web_fonts
+from build_tools.brand import contrast_ratio, css_family, font_face, subset_woff2, write_web_fonts
+from build_tools.errors import ReportError
 from support import keep_local, pdf_outline, pdf_pages_text, report_meta, run_cli, serve, squash
 
 PRIMARY, ACCENT = "#5a2d82", "#8a3b12"  # both above 4.5:1 against white
@@ -230,3 +231,23 @@ def test_site_loads_the_published_font_in_chromium(starter):
     assert family.startswith(f'"{BODY_FONT}"')
     assert fonts_loaded and all(f"{base}/zh-Hant/_brand/" in url for url in fonts_loaded)
     assert outside == []
+
+
+def test_a_damaged_font_file_is_a_located_error_not_a_traceback(tmp_path):
+    broken = tmp_path / "Broken.otf"
+    broken.write_bytes(b"not a font at all" * 100)
+    with pytest.raises(ReportError) as raised:
+        subset_woff2(broken, 0, set("abc"), tmp_path / "site" / "broken.woff2")
+    [problem] = raised.value.diagnostics.items
+    assert problem.code == "brand.font" and f"the font file {broken} could not be made into a web font" in problem.message
+    assert "reinstall the font's Debian package" in problem.hint
+
+
+def test_a_cache_that_cannot_be_written_still_gives_the_subset(tmp_path, monkeypatch):
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("a file where the cache folder would go", "utf-8")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(not_a_folder))
+    face = font_face(BODY_FONT, 400)
+    target = tmp_path / "site" / "body.woff2"
+    subset_woff2(face.file, face.index, set("綠色ab"), target)
+    assert {ord(c) for c in "綠色ab"} <= set(TTFont(target).getBestCmap())
