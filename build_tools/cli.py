@@ -622,7 +622,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--jobs", type=_jobs, default=None)
     check.add_argument("--strict", action="store_true", help="warnings fail the check (use in CI)")
     check.add_argument("--format", choices=["text", "json"], default="text")
-    check.set_defaults(func=cmd_check)
+    check.set_defaults(func=cmd_check, json_to_stdout=True)
 
     serve = sub.add_parser("serve", help="live preview of one edition (no PDF)")
     project_arg(serve)
@@ -644,7 +644,7 @@ def build_parser() -> argparse.ArgumentParser:
     marking = trans.add_mutually_exclusive_group()
     marking.add_argument("--mark", nargs="+", metavar="PAGE", help="record that these pages' translations are current")
     marking.add_argument("--mark-all", action="store_true", help="record every stale or untracked translation as current")
-    trans.set_defaults(func=cmd_translations)
+    trans.set_defaults(func=cmd_translations, json_to_stdout=True)
 
     new = sub.add_parser("new", help="create a starter bilingual report that builds as it is",
                          description="Create a starter report. Metadata not given as flags is asked for on a "
@@ -695,7 +695,7 @@ def build_parser() -> argparse.ArgumentParser:
     dif.add_argument("--html", type=_path, metavar="FILE", help="also write a self-contained HTML redline")
     dif.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes (as git diff --exit-code)")
     dif.add_argument("--jobs", type=_jobs, default=None)
-    dif.set_defaults(func=cmd_diff)
+    dif.set_defaults(func=cmd_diff, json_to_stdout=True)
 
     trc = sub.add_parser("trace", help="every place a KPI is shown (site page, section, PDF page), from the last build")
     trc.add_argument("kpi", help="the KPI id")
@@ -747,11 +747,13 @@ def main(argv: list[str] | None = None, stdout=None, stderr=None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args, out, err)
-    except UsageError as exc:  # asked to write where it must not: nothing was written
-        _report(exc.diagnostics, Path(getattr(args, "project", None) or ".").resolve(), getattr(args, "format", "text"), err)
-        return EXIT_USAGE
-    except ReportError as exc:
-        _report(exc.diagnostics, Path(getattr(args, "project", None) or ".").resolve(), getattr(args, "format", "text"), err)
+    except ReportError as exc:  # a UsageError (asked to write where it must not) too: nothing was written
+        fmt = getattr(args, "format", "text")
+        # A tool reading a command's JSON reads it where the command prints it, even when it stopped early.
+        stream = out if fmt == "json" and getattr(args, "json_to_stdout", False) else err
+        _report(exc.diagnostics, Path(getattr(args, "project", None) or ".").resolve(), fmt, stream)
+        if isinstance(exc, UsageError):
+            return EXIT_USAGE
         print("build failed: the previous site/ was left as it was" if args.command == "build" else "failed", file=err)
         return EXIT_FAILED
     except KeyboardInterrupt:

@@ -197,3 +197,11 @@ def test_an_empty_path_is_refused(args, argument, tmp_path, monkeypatch):
     code, _, err = run_cli(*args)
     assert code == 2 and f"argument {argument}: a path cannot be empty" in err, err
     assert not any(tmp_path.iterdir())
+
+
+def test_check_in_json_prints_a_problem_that_stops_it_as_json_on_stdout(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a report", "utf-8")
+    code, out, err = run_cli("check", str(tmp_path), "--format", "json")
+    assert code == 1 and out.strip(), err  # a tool parsing stdout gets the reason, not nothing
+    (problem,) = json.loads(out)
+    assert problem["severity"] == "error" and problem["message"]
