@@ -8,14 +8,16 @@ CSV injection), and reading it back removes exactly that quote.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
 import re
 import secrets
+import shutil
 import stat
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Iterator
 
 # What makes Excel, LibreOffice and Google Sheets start a formula (OWASP "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -30,6 +32,26 @@ def why_not_written(folder: Path, exc: OSError) -> str:
                 return f"{above} is a file, not a folder"
             break
     return f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
+
+
+@contextlib.contextmanager
+def staged_folder(target: Path, purpose: str) -> Iterator[Path]:
+    """A new folder made beside ``target`` and renamed into place when the block succeeds (an empty
+    ``target`` is replaced); on any failure or interruption it is removed: no half-written folder.
+
+    ``os.mkdir`` rather than ``tempfile.mkdtemp``: the folder keeps the usual 0777-minus-umask
+    (mkdtemp's 0700 would be the finished report's). OSError from making it is the caller's to word.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.{purpose}-{secrets.token_hex(4)}")
+    os.mkdir(staging)
+    try:
+        yield staging
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def write_atomically(path: Path, data: bytes | str | Callable[[BinaryIO], object]) -> None:

@@ -18,7 +18,6 @@ import datetime as dt
 import io
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from .data import PENDING, load_report_data
 from .errors import Diagnostic, Diagnostics, ReportError
-from .fileio import why_not_written, write_atomically
+from .fileio import staged_folder, why_not_written, write_atomically
 from .project import Project
 from .yamlsource import load_yaml
 
@@ -85,19 +84,10 @@ def rollover(source: Path, target: Path) -> Rollover:
                                      file=str(target), hint="name a folder beside it, e.g. ../esg-2025"))
     data = load_report_data(source / "data")  # a DataError (located) if this year's report is not valid
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Made beside the target and renamed into place at the end: an interrupted rollover leaves no half report.
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.rollover-", dir=target.parent))
-    except OSError as exc:  # a parent that is a file, a read-only or missing mount: the writer's to fix
+        with staged_folder(target, "rollover") as staging:  # an interrupted rollover leaves no half report
+            result = _write_next_year(source, staging, data)
+    except OSError as exc:  # a parent that is a file, a read-only or missing mount, a full disk
         raise _cannot_write(target, exc) from None
-    try:
-        result = _write_next_year(source, staging, data)
-        staging.rename(target)
-    except BaseException as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise _cannot_write(target, exc) from None
-        raise
     return result
 
 

@@ -1,6 +1,9 @@
 """scaffold (`esg-report new`): every metadata field from flags, nothing of the placeholder company left."""
 
+import errno
+import os
 import re
+import stat
 from pathlib import Path
 
 import pytest
@@ -174,3 +177,41 @@ def test_new_under_a_file_is_a_located_error(tmp_path):
     code, _, err = run_cli("new", str(tmp_path / "notes" / "report"))
     assert code == 1 and f"cannot write the report: {tmp_path / 'notes'} is a file, not a folder [new.write]" in err, err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("failure", [OSError(errno.ENOSPC, "No space left on device"), KeyboardInterrupt()],
+                         ids=["disk full", "interrupted"])
+def test_new_that_fails_halfway_leaves_no_half_report(failure, tmp_path, monkeypatch):
+    import build_tools.scaffold as scaffold
+
+    written = []
+    real_write = scaffold._write
+
+    def write_until_the_disk_fills(path, text):  # the disk, not the engine, is what fails here
+        if len(written) == 3:
+            raise failure
+        written.append(path)
+        real_write(path, text)
+
+    monkeypatch.setattr(scaffold, "_write", write_until_the_disk_fills)
+    target = tmp_path / "reports" / "esg-2025"
+    if isinstance(failure, OSError):
+        code, _, err = run_cli("new", str(target), "--company", "Harbour Example Holdings Limited")
+        assert code == 1 and "cannot write the report: No space left on device" in err, err
+    else:
+        with pytest.raises(KeyboardInterrupt):
+            scaffold.create_report(target, company="Harbour Example Holdings Limited")
+    assert len(written) == 3  # files were written before the failure ...
+    assert list(target.parent.iterdir()) == []  # ... and none of them is left
+
+
+def test_new_and_rollover_folders_have_the_usual_permissions(tmp_path):
+    """Both are made beside their place and renamed into it (fileio.staged_folder); rollover's was
+    mkdtemp's 0700, so next year's report was private to its author."""
+    target, next_year = tmp_path / "esg-2025", tmp_path / "esg-2026"
+    assert run_cli("new", str(target), "--company", "Harbour Example Holdings Limited", "--year", "2025")[0] == 0
+    assert run_cli("rollover", str(target), str(next_year))[0] == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    for folder in (target, next_year):  # readable by a web server or a colleague
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~umask, folder

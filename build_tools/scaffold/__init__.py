@@ -20,7 +20,7 @@ import yaml
 from ..data import load_units
 from ..disclosures import Framework, load_framework
 from ..errors import Diagnostic, ReportError
-from ..fileio import why_not_written
+from ..fileio import staged_folder, why_not_written
 from ..i18n import EDITIONS, source_edition
 from ..project import Project
 from ..translation import mark_translated
@@ -108,7 +108,8 @@ def create_report(target: Path, company: str | None = None, year: int | None = N
         if spec["unit"] == "RMB":
             spec["unit"] = money_unit
     try:
-        _write_report(target, meta, framework, examples)
+        with staged_folder(target, "new") as staging:  # a failure halfway leaves no half report
+            _write_report(staging, meta, framework, examples)
     except OSError as exc:  # a parent that is a file, a read-only or missing mount: the writer's to fix
         raise ReportError(Diagnostic("error", "new.write", f"cannot write the report: {why_not_written(target, exc)}",
                                      file=str(target), hint="name a folder you can write to")) from None
