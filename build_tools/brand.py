@@ -14,12 +14,14 @@ from another host: the site must work offline and in mainland China).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -214,6 +216,8 @@ def subset_woff2(file: Path, index: int, characters: set[str], target: Path) -> 
     target.parent.mkdir(parents=True, exist_ok=True)
     if cached.is_file():
         shutil.copyfile(cached, target)
+        with contextlib.suppress(OSError):
+            os.utime(cached)  # in use: kept by _prune_font_cache
         return
     _write_subset(file, index, text, target)
     try:
@@ -221,8 +225,21 @@ def subset_woff2(file: Path, index: int, characters: set[str], target: Path) -> 
         partial = cached.with_name(f"{key}.{os.getpid()}.part")  # parallel editions may race
         shutil.copyfile(target, partial)
         partial.replace(cached)
+        _prune_font_cache(cached.parent)
     except OSError:
         pass  # a read-only home: the next build subsets again
+
+
+#: A subset unused this long is dropped from the cache: every new character makes another one.
+FONT_CACHE_DAYS = 60
+
+
+def _prune_font_cache(folder: Path) -> None:
+    expired = time.time() - FONT_CACHE_DAYS * 86400
+    for entry in folder.iterdir():
+        with contextlib.suppress(OSError):
+            if entry.suffix in (".woff2", ".part") and entry.stat().st_mtime < expired:
+                entry.unlink()
 
 
 def _write_subset(file: Path, index: int, text: str, target: Path) -> None:

@@ -1,7 +1,9 @@
 """The company's look (build_tools/brand.py): colours on the site and the PDF cover, the logo,
 and the WCAG AA contrast check of the colours text is set in."""
 
+import os
 import re
+import time
 import subprocess
 
 import lxml.html
@@ -251,3 +253,19 @@ def test_a_cache_that_cannot_be_written_still_gives_the_subset(tmp_path, monkeyp
     target = tmp_path / "site" / "body.woff2"
     subset_woff2(face.file, face.index, set("綠色ab"), target)
     assert {ord(c) for c in "綠色ab"} <= set(TTFont(target).getBestCmap())
+
+
+def test_the_font_cache_drops_subsets_unused_for_months(tmp_path, monkeypatch):
+    from build_tools.brand import FONT_CACHE_DAYS
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    cache = tmp_path / "cache" / "esg-report" / "fonts"
+    cache.mkdir(parents=True)
+    old, recent = cache / "0123456789abcdef01234567.woff2", cache / "76543210fedcba9876543210.woff2"
+    for entry, age_days in ((old, FONT_CACHE_DAYS + 1), (recent, FONT_CACHE_DAYS - 1)):
+        entry.write_bytes(b"wOF2")
+        os.utime(entry, (time.time() - age_days * 86400,) * 2)
+    face = font_face(BODY_FONT, 400)
+    subset_woff2(face.file, face.index, set("年報"), tmp_path / "site" / "body.woff2")
+    assert not old.exists() and recent.exists()
+    assert len(list(cache.glob("*.woff2"))) == 2  # the recent one and the new subset
