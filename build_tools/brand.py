@@ -15,6 +15,7 @@ from another host: the site must work offline and in mainland China).
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import hashlib
 import os
@@ -341,8 +342,10 @@ def _check_fonts(raw, report_file: Path, problems: Diagnostics) -> None:
         if not family or family in known:
             continue
         same = sorted(name for name in known if name.casefold() == family.casefold())
+        close = difflib.get_close_matches(family, sorted(known), n=1, cutoff=0.85)  # a slip: 'Noto Sans CJK TX'
+        install = ("install the family from a Debian package and add the package to scripts/debian-packages.txt "
+                   "(for example fonts-noto-cjk for Noto Serif CJK TC); `fc-list : family` lists the families installed")
         hint = (f"fontconfig names it '{same[0]}'" if same else
-                "install the family from a Debian package and add the package to scripts/debian-packages.txt "
-                "(for example fonts-noto-cjk for Noto Serif CJK TC); `fc-list : family` lists the families installed")
+                f"did you mean '{close[0]}'? Otherwise {install}" if close else install)
         problems.error("brand.font", f"brand {role} font '{family}' is not a family fontconfig knows",
                        file=str(report_file), line=fonts.line_of(role), hint=hint)

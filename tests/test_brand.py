@@ -169,6 +169,7 @@ def test_unknown_font_family_is_a_located_error(starter):
     line = lines.index('    body: "Noto Serif CJK XX"') + 1
     assert f"data/report.yml:{line}: error: brand body font 'Noto Serif CJK XX' is not a family fontconfig knows" in out
     assert "[brand.font]" in out and "scripts/debian-packages.txt" in out and "fonts-noto-cjk" in out
+    assert "did you mean 'Noto Serif CJK " in out  # one of the installed Serif CJK faces: a slip in the last word
     # fontconfig matches without regard to case, but the PDF and the site's @font-face need the name
     assert f"data/report.yml:{line + 1}: error: brand headings font 'noto serif'" in out
     assert "fontconfig names it 'Noto Serif'" in out
