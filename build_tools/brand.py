@@ -215,11 +215,13 @@ def subset_woff2(file: Path, index: int, characters: set[str], target: Path) -> 
     key = hashlib.sha256(f"{file}|{file.stat().st_mtime_ns}|{index}|{WEB_FEATURES}|{text}".encode()).hexdigest()[:24]
     cached = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "esg-report" / "fonts" / f"{key}.woff2"
     target.parent.mkdir(parents=True, exist_ok=True)
-    if cached.is_file():
+    try:
         shutil.copyfile(cached, target)
         with contextlib.suppress(OSError):
             os.utime(cached)  # in use: kept by _prune_font_cache
         return
+    except OSError:
+        pass  # not cached, pruned meanwhile, or a cache this user cannot read: subset anew
     _write_subset(file, index, text, target)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)

@@ -36,19 +36,25 @@ def why_not_written(folder: Path, exc: OSError) -> str:
 
 @contextlib.contextmanager
 def staged_folder(target: Path, purpose: str) -> Iterator[Path]:
-    """A new folder made beside ``target`` and renamed into place when the block succeeds (an empty
-    ``target`` is replaced); on any failure or interruption it is removed: no half-written folder.
+    """A new folder made beside ``target`` and renamed into place when the block succeeds (into an
+    existing empty ``target``, its entries are moved); on any failure or interruption it is
+    removed: no half-written folder.
 
     ``os.mkdir`` rather than ``tempfile.mkdtemp``: the folder keeps the usual 0777-minus-umask
     (mkdtemp's 0700 would be the finished report's). OSError from making it is the caller's to word.
     """
-    target = Path(target)
+    target = Path(os.path.abspath(target))  # '.' has no name to put beside
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.{purpose}-{secrets.token_hex(4)}")
     os.mkdir(staging)
     try:
         yield staging
-        staging.rename(target)
+        if target.is_dir():  # an empty folder the writer made (maybe the shell's current one): kept, filled
+            for entry in staging.iterdir():
+                entry.rename(target / entry.name)
+            staging.rmdir()
+        else:
+            staging.rename(target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -24,7 +24,7 @@ from .disclosures import canonical_number, export_csv, export_json
 from .errors import Diagnostic, Diagnostics, ReportError
 from .fileio import csv_text
 from .i18n import EDITIONS, load_translations
-from .manifest import write_manifest
+from .manifest import check_approval, write_manifest
 from .printing import PrintProcess, assemble, render_pdf
 from .edition import EditionContext
 from .engine import engine_for
@@ -253,7 +253,13 @@ def build_report(project: Project, editions: list[str] | None = None, pdf: bool 
         previous = build_cache.unchanged()
         if previous is not None:
             log.info("nothing changed since the last build: %s is current", output)
-            return [_result_from_json(r) for r in previous[0]], previous[1]
+            # git's state is not in the cache key: the approval is checked again, never replayed
+            problems = Diagnostics()
+            for item in previous[1].items:
+                if not item.code.startswith("approval."):
+                    problems.add(item)
+            check_approval(project, data.meta, problems)
+            return [_result_from_json(r) for r in previous[0]], problems
     staging = publication.open()  # takes the build lock
     problems = Diagnostics()
     problems.extend(data.warnings)

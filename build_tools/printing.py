@@ -15,6 +15,7 @@ import logging
 import os
 import posixpath
 import re
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -267,7 +268,8 @@ class PrintProcess:
         # fork: the child has the toolchain loaded already; nothing runs in threads at this point
         context = multiprocessing.get_context("fork")
         self._connection, child = context.Pipe()
-        self._process = context.Process(target=_print_in_child, args=(child, os.getpid(), die_with_parent),
+        self._process = context.Process(target=_print_in_child,
+                                        args=(child, self._connection, os.getpid(), die_with_parent),
                                         name="esg-report PDF", daemon=True)
         self._process.start()
         child.close()
@@ -301,32 +303,35 @@ class PrintProcess:
         return printed
 
     def close(self) -> None:
-        self._connection.close()
-        if self._process.is_alive():
-            self._process.terminate()
-        self._process.join()
+        self._connection.close()  # the child, waiting for a job, sees the end of the pipe
+        self._process.join(timeout=2)
+        if self._process.is_alive():  # rendering a PDF nobody will publish: stop it
+            self._process.kill()
+            self._process.join()
 
 
-def _print_in_child(connection, parent: int, die_with_parent) -> None:
+def _print_in_child(connection, parents_end, parent: int, die_with_parent) -> None:
+    # The CLI turns SIGTERM into KeyboardInterrupt; here the signals just end the process, and
+    # the parent's end of the pipe is closed so that closing it in the parent is seen here.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    parents_end.close()
     die_with_parent(parent)  # a killed build leaves no PDF process behind
     gc.freeze()  # what the parent had loaded is never garbage here: the collector need not walk it
+    import weasyprint  # noqa: F401  (imported while the parent builds the website)
+
     try:
-        import weasyprint  # noqa: F401  (imported while the parent builds the website)
+        job = connection.recv()
+    except EOFError:  # the build ended without a PDF (it failed before its pages were rendered)
+        return
+    found = Diagnostics()
+    try:
+        printed = render_pdf(*job[:3], found, job[3], report_root=job[4])
+        connection.send((printed, found, None))
+    except ReportError as exc:
+        found.extend(exc.diagnostics)
+        connection.send((None, found, None))
+    except Exception:
+        import traceback
 
-        try:
-            job = connection.recv()
-        except EOFError:  # the build ended without a PDF (it failed before its pages were rendered)
-            return
-        found = Diagnostics()
-        try:
-            printed = render_pdf(*job[:3], found, job[3], report_root=job[4])
-            connection.send((printed, found, None))
-        except ReportError as exc:
-            found.extend(exc.diagnostics)
-            connection.send((None, found, None))
-        except Exception:
-            import traceback
-
-            connection.send((None, found, traceback.format_exc()))
-    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the parent reports it
-        pass
+        connection.send((None, found, traceback.format_exc()))

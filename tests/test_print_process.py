@@ -6,6 +6,7 @@ import gc
 import logging
 import os
 import signal
+import sys
 import subprocess
 from pathlib import Path
 
@@ -101,3 +102,16 @@ def test_rendering_leaves_the_garbage_collector_as_it_was(tmp_path):
     render_pdf(_print_html(2), tmp_path, tmp_path / "report.pdf")
     assert gc.get_threshold() == before
     assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_closing_a_waiting_print_process_ends_it_under_the_cli_signal_handler(tmp_path):
+    """The CLI turns SIGTERM into KeyboardInterrupt; an edition that failed before its pages were
+    rendered closed its PDF process, which then waited for a job forever (the build hung)."""
+    script = tmp_path / "close.py"
+    script.write_text("import signal\nfrom build_tools.printing import PrintProcess\n"
+                      "def stop(*_):\n    raise KeyboardInterrupt\n"
+                      "signal.signal(signal.SIGTERM, stop)\n"
+                      "for _ in range(3):\n    PrintProcess().close()\nprint('closed')\n", "utf-8")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0 and done.stdout == "closed\n" and "Traceback" not in done.stderr, done.stderr

@@ -215,3 +215,13 @@ def test_new_and_rollover_folders_have_the_usual_permissions(tmp_path):
     os.umask(umask)
     for folder in (target, next_year):  # readable by a web server or a colleague
         assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~umask, folder
+
+
+def test_new_in_the_current_empty_folder_fills_it(tmp_path, monkeypatch):
+    """`new .` crashed ('.' has no name to put a folder beside), and the folder is the shell's own."""
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli("new", ".", "--company", "Harbour Example Holdings Limited")
+    assert code == 0, err
+    assert (tmp_path / "data" / "report.yml").is_file() and (tmp_path / "mkdocs.yml").is_file()
+    assert os.path.samefile(os.getcwd(), tmp_path)  # the same folder, not one renamed over it
+    assert [p.name for p in tmp_path.parent.iterdir() if p.name.startswith(f".{tmp_path.name}.")] == []
