@@ -281,9 +281,10 @@ def _build_process(report: Path, *extra: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
 
 
-@pytest.mark.parametrize("extra, workers_expected", [((), 2), (("--edition", "en"), 1)],
-                         ids=["edition workers", "PDF process of a one-edition build"])
-def test_sigkill_leaves_no_worker_and_the_next_build_removes_the_staging_folder(area, extra, workers_expected):
+@pytest.mark.parametrize("extra, workers_expected, processes_expected", [((), 2, 4), (("--edition", "en"), 1, 1)],
+                         ids=["edition workers and their PDF processes", "PDF process of a one-edition build"])
+def test_sigkill_leaves_no_worker_and_the_next_build_removes_the_staging_folder(area, extra, workers_expected,
+                                                                                processes_expected):
     process = _build_process(area, *extra)
     deadline = time.monotonic() + 60
     workers: list[int] = []
@@ -294,6 +295,7 @@ def test_sigkill_leaves_no_worker_and_the_next_build_removes_the_staging_folder(
         time.sleep(0.05)
     assert len(workers) == workers_expected, "the build never started its worker processes"
     workers += [pdf for worker in workers for pdf in _children(worker)]  # the editions' PDF processes
+    assert len(workers) == processes_expected, "the PDF processes were not found"
     staging = list(area.glob(".site-staging-*"))
     process.kill()
     process.communicate()
